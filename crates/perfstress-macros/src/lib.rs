@@ -1,0 +1,138 @@
+//! Procedural macros of perfstress. Use them through the `perfstress`
+//! crate (`#[perfstress::test]`), not directly.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, LitStr, Meta, Token, Type, parse_macro_input};
+
+/// Registers a test: put it on the `impl PerfTest for MyTest` (or
+/// `BatchPerfTest`) block. The test is then listed and run by its type
+/// name. The description shown in the list is the first line of the impl
+/// block's doc comment, or `#[perfstress::test(description = "...")]`.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let arguments = parse_macro_input!(attr as Arguments);
+    let item_impl = parse_macro_input!(item as ItemImpl);
+    match expand(arguments, &item_impl) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote!(#item_impl #error).into()
+        }
+    }
+}
+
+struct Arguments {
+    description: Option<LitStr>,
+}
+
+impl Parse for Arguments {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut description = None;
+        while !input.is_empty() {
+            let name: syn::Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: LitStr = input.parse()?;
+            if name == "description" {
+                description = Some(value);
+            } else {
+                return Err(syn::Error::new(
+                    name.span(),
+                    "unknown argument; expected `description = \"...\"`",
+                ));
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(Self { description })
+    }
+}
+
+fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2::TokenStream> {
+    let Some((_, trait_path, _)) = &item_impl.trait_ else {
+        return Err(syn::Error::new_spanned(
+            &item_impl.self_ty,
+            "#[perfstress::test] goes on `impl PerfTest for MyTest` or `impl BatchPerfTest for MyTest`",
+        ));
+    };
+    if !item_impl.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &item_impl.generics,
+            "a registered test must be a concrete type; register each instantiation with its own type",
+        ));
+    }
+    let trait_name = trait_path
+        .segments
+        .last()
+        .map(|segment| segment.ident.to_string())
+        .unwrap_or_default();
+    let (constructor, sync_method, async_method) = match trait_name.as_str() {
+        "PerfTest" => (quote!(single), "run_sync", "run_async"),
+        "BatchPerfTest" => (quote!(batch), "run_batch_sync", "run_batch_async"),
+        _ => {
+            return Err(syn::Error::new_spanned(
+                trait_path,
+                "#[perfstress::test] supports `PerfTest` and `BatchPerfTest` impls",
+            ));
+        }
+    };
+    let Type::Path(self_path) = &*item_impl.self_ty else {
+        return Err(syn::Error::new_spanned(
+            &item_impl.self_ty,
+            "expected a type name",
+        ));
+    };
+    let name = self_path
+        .path
+        .segments
+        .last()
+        .map(|segment| segment.ident.to_string())
+        .ok_or_else(|| syn::Error::new_spanned(&item_impl.self_ty, "expected a type name"))?;
+    let defines = |method: &str| {
+        item_impl
+            .items
+            .iter()
+            .any(|item| matches!(item, ImplItem::Fn(function) if function.sig.ident == method))
+    };
+    let (has_sync, has_async) = (defines(sync_method), defines(async_method));
+    if !has_sync && !has_async {
+        return Err(syn::Error::new_spanned(
+            &item_impl.self_ty,
+            format!("a test must implement `{sync_method}`, `{async_method}` or both"),
+        ));
+    }
+    let description = match arguments.description {
+        Some(description) => description.value(),
+        None => first_doc_line(&item_impl.attrs),
+    };
+    let self_ty = &item_impl.self_ty;
+    Ok(quote! {
+        #item_impl
+        ::perfstress::__private::inventory::submit! {
+            ::perfstress::__private::TestEntry::#constructor::<#self_ty>(
+                #name, #description, #has_sync, #has_async
+            )
+        }
+    })
+}
+
+/// The first non-empty line of the doc comment in `attrs`.
+fn first_doc_line(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            Meta::NameValue(pair) => match &pair.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }) => Some(text.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
+}

@@ -1,0 +1,259 @@
+//! The command line: `<runner> [TEST] [options]`.
+//!
+//! Parsed in two passes, so that framework options may come before the test
+//! name (PerfAutomation puts `--test-results` there) and the test's own
+//! options after it: the first pass knows only the framework options and
+//! finds the test name; the second parses everything with the test's
+//! options added, so `--help` after a test name shows them.
+
+use std::ffi::OsString;
+
+use clap::{Args, FromArgMatches};
+
+use crate::options::GlobalOptions;
+use crate::registry::{self, Invocation, TestEntry};
+use crate::report::{Console, remove_stale_results};
+
+/// Exit code of a usage error (unknown test, bad option), as clap uses.
+pub(crate) const EXIT_USAGE: i32 = 2;
+
+/// Runs the perf runner on the process's arguments and exits with its code:
+/// 0 success, 1 the test failed, 2 bad usage, 130 interrupted.
+///
+/// This is all the `main` of a perf target needs:
+/// ```no_run
+/// fn main() {
+///     perfstress::main()
+/// }
+/// ```
+pub fn main() -> ! {
+    let code = run(std::env::args_os().collect());
+    std::process::exit(code)
+}
+
+/// Runs the perf runner on `args` (the first is the program name) and
+/// returns the exit code instead of exiting.
+pub fn run(args: Vec<OsString>) -> i32 {
+    crate::runner::install_panic_hook();
+    let program = args
+        .first()
+        .and_then(|arg| std::path::Path::new(arg).file_stem())
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "perf".to_owned());
+    let console = Console::new();
+
+    let first_pass = GlobalOptions::augment_args(base_command(&program))
+        .allow_external_subcommands(true)
+        .subcommand_value_name("TEST")
+        .subcommand_help_heading("Tests")
+        .after_help(test_list(&program));
+    let first = match first_pass.try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(error) => return print_clap_error(error),
+    };
+    let early_results_path = first.get_one::<std::path::PathBuf>("test_results").cloned();
+    if let Some(path) = &early_results_path {
+        if let Err(code) = remove_stale(&console, path) {
+            return code;
+        }
+    }
+    let Some((test_name, test_args)) = first.subcommand() else {
+        console.line(&test_list(&program));
+        return 0;
+    };
+    let entry = match registry::find(test_name) {
+        Ok(entry) => entry,
+        Err(closest) => {
+            let mut message = format!("error: unknown test '{test_name}'");
+            if let Some(closest) = closest {
+                message.push_str(&format!("\n\n  tip: a similar test exists: '{closest}'"));
+            }
+            message.push('\n');
+            message.push_str(&test_list(&program));
+            console.error(&message);
+            return EXIT_USAGE;
+        }
+    };
+
+    // Second pass: everything but the test name, with the test's options.
+    let trailing: Vec<OsString> = test_args
+        .get_many::<OsString>("")
+        .map(|values| values.cloned().collect())
+        .unwrap_or_default();
+    let leading = &args[1..args.len() - trailing.len() - 1];
+    let second_args = std::iter::once(OsString::from(format!("{program} {}", entry.name)))
+        .chain(leading.iter().cloned())
+        .chain(trailing);
+    let command = match test_command(&program, entry) {
+        Ok(command) => command,
+        Err(message) => {
+            console.error(&message);
+            return EXIT_USAGE;
+        }
+    };
+    let matches = match command.try_get_matches_from(second_args) {
+        Ok(matches) => matches,
+        Err(error) => return print_clap_error(error),
+    };
+    let global = match GlobalOptions::from_arg_matches(&matches) {
+        Ok(global) => global,
+        Err(error) => return print_clap_error(error),
+    };
+    if let Some(path) = &global.test_results {
+        if early_results_path.as_ref() != Some(path) {
+            if let Err(code) = remove_stale(&console, path) {
+                return code;
+            }
+        }
+    }
+    if global.sync && !entry.has_sync {
+        console.error(&format!(
+            "error: {} has no sync variant (it does not implement run_sync); run it without --sync",
+            entry.name
+        ));
+        return EXIT_USAGE;
+    }
+    if !global.sync && !entry.has_async {
+        console.error(&format!(
+            "error: {} has no async variant (it does not implement run_async); run it with --sync",
+            entry.name
+        ));
+        return EXIT_USAGE;
+    }
+    (entry.launch)(entry, Invocation { global, matches })
+}
+
+fn base_command(program: &str) -> clap::Command {
+    clap::Command::new(program.to_owned())
+        .about("Runs a performance test: warm-up, a timed run, and its results.")
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_version_flag(true)
+}
+
+/// The command of one test: the framework's options and the test's own.
+fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, String> {
+    let framework = GlobalOptions::augment_args(clap::Command::new("framework"));
+    let own =
+        (entry.augment_args)(clap::Command::new(entry.name).next_help_heading("Test options"));
+    for arg in own.get_arguments() {
+        let clash = framework.get_arguments().find(|framework_arg| {
+            framework_arg.get_id() == arg.get_id()
+                || (arg.get_long().is_some() && framework_arg.get_long() == arg.get_long())
+                || (arg.get_short().is_some() && framework_arg.get_short() == arg.get_short())
+        });
+        if let Some(clash) = clash {
+            return Err(format!(
+                "error: option '{}' of test {} clashes with the framework's option '--{}'; rename it in the test's Options",
+                arg.get_long()
+                    .map(|long| format!("--{long}"))
+                    .unwrap_or_else(|| arg.get_id().to_string()),
+                entry.name,
+                clash.get_long().unwrap_or_default(),
+            ));
+        }
+    }
+    let mut command = GlobalOptions::augment_args(
+        base_command(program)
+            .name(format!("{program} {}", entry.name))
+            .bin_name(format!("{program} {}", entry.name))
+            .about(entry.description),
+    )
+    .next_help_heading("Test options");
+    command = (entry.augment_args)(command);
+    Ok(command)
+}
+
+/// The test's own options as given (defaults included), for the options
+/// block and the results file. Values of options whose names suggest a
+/// secret are masked.
+pub(crate) fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatches) -> Vec<String> {
+    let own = (entry.augment_args)(clap::Command::new(entry.name));
+    let mut described = Vec::new();
+    for arg in own.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        let Ok(Some(values)) = matches.try_get_raw(arg.get_id().as_str()) else {
+            continue;
+        };
+        let values: Vec<String> = values
+            .map(|value| value.to_string_lossy().into_owned())
+            .collect();
+        let is_flag = matches!(
+            arg.get_action(),
+            clap::ArgAction::SetTrue | clap::ArgAction::SetFalse
+        );
+        if is_flag {
+            if values.iter().any(|value| value == "true") {
+                described.push(format!("--{long}"));
+            }
+        } else if is_secret(long) {
+            described.push(format!("--{long} ***"));
+        } else {
+            described.push(format!("--{long} {}", values.join(" ")));
+        }
+    }
+    described
+}
+
+fn is_secret(long: &str) -> bool {
+    let long = long.to_ascii_lowercase();
+    [
+        "key",
+        "secret",
+        "token",
+        "password",
+        "connection-string",
+        "sas",
+        "credential",
+    ]
+    .iter()
+    .any(|word| long.contains(word))
+}
+
+fn test_list(program: &str) -> String {
+    let tests = registry::tests();
+    if tests.is_empty() {
+        return "No tests are registered: mark a test's impl with #[perfstress::test].".to_owned();
+    }
+    let width = tests
+        .iter()
+        .map(|entry| entry.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut list = format!(
+        "Tests (run one with `{program} <TEST> [options]`; `{program} <TEST> --help` shows its options):\n"
+    );
+    for entry in tests {
+        list.push_str(&format!("  {:width$}  {}\n", entry.name, entry.description));
+    }
+    list.pop();
+    list
+}
+
+fn remove_stale(console: &Console, path: &std::path::Path) -> Result<(), i32> {
+    remove_stale_results(path).map_err(|error| {
+        console.error(&format!(
+            "error: cannot remove the old results file {}: {error}; remove it or choose another --test-results path",
+            path.display()
+        ));
+        EXIT_USAGE
+    })
+}
+
+fn print_clap_error(error: clap::Error) -> i32 {
+    let _ = error.print();
+    error.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_recognised() {
+        assert!(is_secret("connection-string"));
+        assert!(is_secret("account-key"));
+        assert!(is_secret("sas-token"));
+        assert!(!is_secret("size"));
+        assert!(!is_secret("initial-delay-ms"));
+    }
+}

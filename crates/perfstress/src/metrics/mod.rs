@@ -1,0 +1,14 @@
+//! Measurement as plain data: per-instance counters written by the workers,
+//! snapshots of them, and the results math that turns snapshots into a
+//! [`PhaseSummary`]. Nothing here formats text.
+
+mod counters;
+mod summary;
+mod tracker;
+
+pub use counters::{InstanceCounters, InstanceSnapshot};
+pub use summary::{PhaseSummary, StatusSample, operations_per_second};
+pub(crate) use tracker::OperationTracker;
+mod process;
+
+pub use process::{process_cpu_time, resident_memory_bytes};

@@ -1,0 +1,140 @@
+//! The framework's command-line options and their validation.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The options every perf runner accepts, before or after the test name.
+#[derive(clap::Args, Clone, Debug, PartialEq)]
+pub struct GlobalOptions {
+    /// Length of the timed run in seconds (fractions allowed, e.g. 0.5).
+    #[arg(short = 'd', long, value_name = "SECS", default_value = "10",
+          value_parser = parse_duration, env = "PERFSTRESS_DURATION")]
+    pub duration: Duration,
+
+    /// Warm-up before the timed run, in seconds; 0 skips it.
+    #[arg(short = 'w', long, visible_alias = "warm-up", value_name = "SECS", default_value = "5",
+          value_parser = parse_warmup, env = "PERFSTRESS_WARMUP")]
+    pub warmup: Duration,
+
+    /// Number of test instances in total.
+    #[arg(short = 'p', long, value_name = "N", default_value_t = 1,
+          value_parser = parse_parallel, env = "PERFSTRESS_PARALLEL")]
+    pub parallel: usize,
+
+    /// Run the sync variant (`run_sync`, one OS thread per instance) instead
+    /// of the async one (`run_async`, tasks on a tokio runtime).
+    #[arg(long, env = "PERFSTRESS_SYNC")]
+    pub sync: bool,
+
+    /// Keep the resources the test created: skip cleanup and global cleanup.
+    #[arg(long, env = "PERFSTRESS_NO_CLEANUP")]
+    pub no_cleanup: bool,
+
+    /// Disable TLS certificate validation in the client under test.
+    #[arg(long, env = "PERFSTRESS_INSECURE")]
+    pub insecure: bool,
+
+    /// Write the summary as JSON to PATH (removed when the run starts, so a
+    /// failed run never leaves a stale result).
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_TEST_RESULTS")]
+    pub test_results: Option<PathBuf>,
+
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+impl Default for GlobalOptions {
+    fn default() -> Self {
+        Self {
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(5),
+            parallel: 1,
+            sync: false,
+            no_cleanup: false,
+            insecure: false,
+            test_results: None,
+            bench: false,
+        }
+    }
+}
+
+/// The longest duration accepted: a day, far beyond any sensible run, and
+/// small enough that deadlines can never overflow.
+const MAX_SECONDS: f64 = 86_400.0;
+/// More instances than any machine can usefully run is a typo.
+const MAX_PARALLEL: usize = 100_000;
+
+fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, e.g. 10 or 0.5; got '{text}'"))?;
+    let lower = if allow_zero {
+        "0 or more"
+    } else {
+        "more than 0"
+    };
+    if !seconds.is_finite()
+        || seconds < 0.0
+        || (!allow_zero && seconds == 0.0)
+        || seconds > MAX_SECONDS
+    {
+        return Err(format!(
+            "must be {lower} and at most {MAX_SECONDS} seconds; got '{text}'"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_seconds(text, false)
+}
+
+fn parse_warmup(text: &str) -> Result<Duration, String> {
+    parse_seconds(text, true)
+}
+
+fn parse_parallel(text: &str) -> Result<usize, String> {
+    let parallel: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number from 1 to {MAX_PARALLEL}; got '{text}'"))?;
+    if !(1..=MAX_PARALLEL as i64).contains(&parallel) {
+        return Err(format!("must be from 1 to {MAX_PARALLEL}; got '{text}'"));
+    }
+    Ok(parallel as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_integers_and_fractions() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_warmup("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn bad_seconds_name_the_range() {
+        assert!(parse_duration("0").unwrap_err().contains("more than 0"));
+        assert!(parse_duration("-1").is_err());
+        assert!(
+            parse_duration("abc")
+                .unwrap_err()
+                .contains("number of seconds")
+        );
+        assert!(parse_duration("inf").is_err());
+        assert!(parse_warmup("-0.5").unwrap_err().contains("0 or more"));
+    }
+
+    #[test]
+    fn parallel_range() {
+        assert_eq!(parse_parallel("8"), Ok(8));
+        assert!(parse_parallel("0").unwrap_err().contains("from 1"));
+        assert!(parse_parallel("-3").is_err());
+        assert!(parse_parallel("2.5").is_err());
+    }
+}

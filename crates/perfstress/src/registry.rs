@@ -1,0 +1,131 @@
+//! How tests are registered and found by name. `#[perfstress::test]`
+//! submits a [`TestEntry`] to a link-time collection (the `inventory`
+//! crate), so defining a test in the perf target is all it takes.
+
+use crate::options::GlobalOptions;
+use crate::runner::{self, Batch, Single};
+use crate::test::{BatchPerfTest, PerfTest};
+
+/// A registered test: its name, description, variants and entry points.
+pub struct TestEntry {
+    pub(crate) name: &'static str,
+    pub(crate) description: &'static str,
+    pub(crate) has_sync: bool,
+    pub(crate) has_async: bool,
+    pub(crate) augment_args: fn(clap::Command) -> clap::Command,
+    pub(crate) launch: fn(&'static TestEntry, Invocation) -> i32,
+}
+
+/// A parsed command line for one test.
+pub(crate) struct Invocation {
+    pub(crate) global: GlobalOptions,
+    pub(crate) matches: clap::ArgMatches,
+}
+
+impl TestEntry {
+    /// The entry of a single-operation test.
+    pub const fn single<T: PerfTest>(
+        name: &'static str,
+        description: &'static str,
+        has_sync: bool,
+        has_async: bool,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            has_sync,
+            has_async,
+            augment_args: <T::Options as clap::Args>::augment_args,
+            launch: runner::launch::<Single<T>>,
+        }
+    }
+
+    /// The entry of a batch test.
+    pub const fn batch<T: BatchPerfTest>(
+        name: &'static str,
+        description: &'static str,
+        has_sync: bool,
+        has_async: bool,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            has_sync,
+            has_async,
+            augment_args: <T::Options as clap::Args>::augment_args,
+            launch: runner::launch::<Batch<T>>,
+        }
+    }
+
+    /// The test's name (its type name).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The one-line description shown in the list of tests.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+}
+
+inventory::collect!(TestEntry);
+
+/// Every registered test, sorted by name.
+pub fn tests() -> Vec<&'static TestEntry> {
+    let mut tests: Vec<_> = inventory::iter::<TestEntry>.into_iter().collect();
+    tests.sort_by_key(|entry| entry.name);
+    tests.dedup_by_key(|entry| entry.name);
+    tests
+}
+
+/// The test called `name` (case-insensitive), or the closest name.
+pub fn find(name: &str) -> Result<&'static TestEntry, Option<&'static str>> {
+    let tests = tests();
+    if let Some(entry) = tests
+        .iter()
+        .find(|entry| entry.name.eq_ignore_ascii_case(name))
+    {
+        return Ok(entry);
+    }
+    Err(closest_name(name, tests.iter().map(|entry| entry.name)))
+}
+
+/// The candidate most similar to `name`, if any is reasonably similar.
+pub(crate) fn closest_name<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let wanted = name.to_ascii_lowercase();
+    candidates
+        .map(|candidate| {
+            let lower = candidate.to_ascii_lowercase();
+            let mut score = strsim::jaro_winkler(&wanted, &lower);
+            if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
+                score = score.max(0.9);
+            }
+            (score, candidate)
+        })
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_name_finds_typos_and_parts() {
+        let names = ["SleepTest", "NoOpTest", "LogTest", "SampleBatchTest"];
+        assert_eq!(
+            closest_name("SleeepTest", names.into_iter()),
+            Some("SleepTest")
+        );
+        assert_eq!(closest_name("noop", names.into_iter()), Some("NoOpTest"));
+        assert_eq!(
+            closest_name("batch", names.into_iter()),
+            Some("SampleBatchTest")
+        );
+        assert_eq!(closest_name("Zebra", names.into_iter()), None);
+    }
+}

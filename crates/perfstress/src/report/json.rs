@@ -1,0 +1,127 @@
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// The `--test-results` file: PerfAutomation's Rust contract (`test_name`,
+/// `operations_per_second`, `average_cpu_use`, `average_memory_use`) plus the
+/// figures behind the number.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestResults {
+    /// The test's name, e.g. `"SleepTest"`.
+    pub test_name: String,
+    /// The timed run's operations per second (the results math).
+    pub operations_per_second: f64,
+    /// Average CPU use of the process during the timed run, in percent of
+    /// one core (200 = two cores busy); `null` where it cannot be measured.
+    pub average_cpu_use: Option<f64>,
+    /// Average resident memory of the process during the timed run, in
+    /// bytes, sampled once a second; `null` where it cannot be measured.
+    pub average_memory_use: Option<u64>,
+    /// Results completed in the timed run.
+    pub total_operations: u64,
+    /// `1 / operations_per_second`.
+    pub seconds_per_operation: Option<f64>,
+    /// `total_operations / operations_per_second`.
+    pub weighted_average_seconds: Option<f64>,
+    /// CPU seconds the process used during the timed run.
+    pub cpu_seconds: Option<f64>,
+    /// `--duration` in seconds.
+    pub duration_seconds: f64,
+    /// `--warmup` in seconds.
+    pub warmup_seconds: f64,
+    /// `--parallel`.
+    pub parallel: usize,
+    /// Processes the instances ran in.
+    pub processes: usize,
+    /// `--sync`.
+    pub sync: bool,
+    /// The test's own options as given on the command line (secrets masked).
+    pub test_options: Vec<String>,
+    /// Per-instance figures of the timed run.
+    pub instances: Vec<InstanceResults>,
+    /// The perfstress version that measured this.
+    pub perfstress_version: String,
+}
+
+/// One instance's figures in the results file.
+#[derive(Clone, Debug, Serialize)]
+pub struct InstanceResults {
+    /// The instance's parallel index.
+    pub parallel_index: usize,
+    /// Results it completed.
+    pub completed_operations: u64,
+    /// Seconds from the phase start to its last completion.
+    pub last_completion_seconds: f64,
+}
+
+/// Removes a results file left by an earlier run, so that a run that fails
+/// can never leave a stale number behind. A missing file is fine.
+pub fn remove_stale_results(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the results file atomically (a temporary file renamed into place),
+/// so a reader never sees half a file.
+pub fn write_test_results(path: &Path, results: &TestResults) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        serde_json::to_writer_pretty(&mut file, results)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    let outcome = write();
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_the_contract_fields() {
+        let directory =
+            std::env::temp_dir().join(format!("perfstress-json-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let path = directory.join("results.json");
+        let results = TestResults {
+            test_name: "SleepTest".into(),
+            operations_per_second: 20.0,
+            average_cpu_use: Some(1.5),
+            average_memory_use: None,
+            total_operations: 200,
+            seconds_per_operation: Some(0.05),
+            weighted_average_seconds: Some(10.0),
+            cpu_seconds: Some(0.15),
+            duration_seconds: 10.0,
+            warmup_seconds: 5.0,
+            parallel: 2,
+            processes: 1,
+            sync: false,
+            test_options: vec!["--initial-delay-ms 100".into()],
+            instances: vec![],
+            perfstress_version: "0.1.0".into(),
+        };
+        write_test_results(&path, &results).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(value["test_name"], "SleepTest");
+        assert_eq!(value["operations_per_second"], 20.0);
+        assert_eq!(value["average_cpu_use"], 1.5);
+        assert!(value["average_memory_use"].is_null());
+        remove_stale_results(&path).unwrap();
+        assert!(!path.exists());
+        remove_stale_results(&path).unwrap();
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+}

@@ -1,0 +1,158 @@
+//! How a run is stopped: at a phase's deadline, by a failing instance, or
+//! by Ctrl-C. Workers poll one flag; the coordinator waits on a condition
+//! variable; async code awaits a watch channel.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use futures::future::AbortHandle;
+
+use super::failure::Failure;
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
+pub(crate) const EXIT_INTERRUPTED: i32 = 130;
+
+#[derive(Default)]
+struct State {
+    /// Failures not yet reported.
+    failures: Vec<Failure>,
+    /// Whether any failure was recorded (stays set once reported).
+    failed: bool,
+    interrupts: u32,
+    /// Aborts the async workers of the phase in progress.
+    abort_handles: Vec<AbortHandle>,
+}
+
+/// The stop signals of one run, shared by the coordinator, the workers and
+/// the Ctrl-C handler.
+pub(crate) struct RunControl {
+    /// Set when the current phase must end; read by every worker after every
+    /// operation, written only outside the loop.
+    stop: AtomicBool,
+    state: Mutex<State>,
+    changed: Condvar,
+    cancelled: tokio::sync::watch::Sender<bool>,
+}
+
+impl RunControl {
+    pub(crate) fn new() -> Self {
+        Self {
+            stop: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            cancelled: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// The flag workers poll.
+    #[inline(always)]
+    pub(crate) fn stop_flag(&self) -> &AtomicBool {
+        &self.stop
+    }
+
+    /// Arms the flag for a new phase, unless the run is already cancelled.
+    pub(crate) fn begin_phase(&self, abort_handles: Vec<AbortHandle>) {
+        let mut state = self.lock();
+        state.abort_handles = abort_handles;
+        self.stop
+            .store(self.is_cancelled_locked(&state), Ordering::Relaxed);
+    }
+
+    /// Ends the current phase (its deadline passed).
+    pub(crate) fn end_phase(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.lock().abort_handles.clear();
+    }
+
+    /// Records a failure and stops the run promptly: the phase flag is set
+    /// and the async workers of the phase are aborted.
+    pub(crate) fn fail(&self, failure: Failure) {
+        let mut state = self.lock();
+        state.failures.push(failure);
+        state.failed = true;
+        self.cancel_locked(&mut state);
+    }
+
+    /// Ctrl-C: the first stops the run (cleanup still runs); the second
+    /// exits at once, for a cleanup that hangs.
+    pub(crate) fn interrupt(&self) {
+        let mut state = self.lock();
+        state.interrupts += 1;
+        if state.interrupts > 1 {
+            eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+        eprintln!(
+            "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
+        );
+        self.cancel_locked(&mut state);
+    }
+
+    fn cancel_locked(&self, state: &mut State) {
+        self.stop.store(true, Ordering::Relaxed);
+        for handle in state.abort_handles.drain(..) {
+            handle.abort();
+        }
+        self.cancelled.send_replace(true);
+        self.changed.notify_all();
+    }
+
+    fn is_cancelled_locked(&self, state: &State) -> bool {
+        state.failed || state.interrupts > 0
+    }
+
+    /// Whether a failure or Ctrl-C stopped the run.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.is_cancelled_locked(&self.lock())
+    }
+
+    /// Whether Ctrl-C stopped the run.
+    pub(crate) fn is_interrupted(&self) -> bool {
+        self.lock().interrupts > 0
+    }
+
+    /// Waits until `deadline`; returns `false` early if the run was cancelled.
+    pub(crate) fn wait_until(&self, deadline: Instant) -> bool {
+        let mut state = self.lock();
+        loop {
+            if self.is_cancelled_locked(&state) {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
+    /// Completes when the run is cancelled (a failure or Ctrl-C).
+    pub(crate) async fn cancelled(&self) {
+        let mut receiver = self.cancelled.subscribe();
+        // The sender lives as long as `self`, so this cannot fail.
+        let _ = receiver.wait_for(|cancelled| *cancelled).await;
+    }
+
+    /// Takes the failures not yet reported, in parallel-index order.
+    pub(crate) fn take_failures(&self) -> Vec<Failure> {
+        let mut failures = std::mem::take(&mut self.lock().failures);
+        failures.sort_by_key(|failure| failure.parallel_index);
+        failures
+    }
+
+    /// Whether any failure was recorded.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.lock().failed
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

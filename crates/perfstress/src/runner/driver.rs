@@ -1,0 +1,96 @@
+//! One internal interface over the test kinds, so the runner is written
+//! once and monomorphized per test type: a single-operation test is a batch
+//! test whose every run returns 1.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::Result;
+use crate::test::{BatchPerfTest, PerfTest, TestContext, TestOptions};
+
+use super::failure::Phase;
+
+/// A boxed lifecycle hook (boxing happens once per hook call, never per
+/// operation).
+pub(crate) type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// What the runner needs of a test, whatever its kind.
+pub(crate) trait Driver: Send + Sized + 'static {
+    type Options: TestOptions;
+
+    fn create(ctx: &TestContext<Self::Options>) -> impl Future<Output = Result<Self>> + Send;
+
+    /// The future of lifecycle hook `phase` (global setup, setup, cleanup,
+    /// global cleanup or close).
+    fn hook(&mut self, phase: Phase) -> HookFuture<'_>;
+
+    /// One run, synchronously; returns the number of results.
+    fn run_sync(&mut self) -> Result<u64>;
+
+    /// One run, asynchronously; returns the number of results.
+    fn run_async(&mut self) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// Dispatches a hook phase to the test's method of that name.
+macro_rules! dispatch_hook {
+    ($test:expr, $phase:expr) => {
+        match $phase {
+            Phase::GlobalSetup => Box::pin($test.global_setup()),
+            Phase::Setup => Box::pin($test.setup()),
+            Phase::Cleanup => Box::pin($test.cleanup()),
+            Phase::GlobalCleanup => Box::pin($test.global_cleanup()),
+            Phase::Close => Box::pin($test.close()),
+            other => unreachable!("{other} is not a lifecycle hook"),
+        }
+    };
+}
+
+/// Adapts a [`PerfTest`]: each run is one result.
+pub(crate) struct Single<T>(pub(crate) T);
+
+impl<T: PerfTest> Driver for Single<T> {
+    type Options = T::Options;
+
+    async fn create(ctx: &TestContext<T::Options>) -> Result<Self> {
+        T::new(ctx).await.map(Single)
+    }
+
+    fn hook(&mut self, phase: Phase) -> HookFuture<'_> {
+        dispatch_hook!(self.0, phase)
+    }
+
+    #[inline(always)]
+    fn run_sync(&mut self) -> Result<u64> {
+        self.0.run_sync().map(|()| 1)
+    }
+
+    #[inline(always)]
+    async fn run_async(&mut self) -> Result<u64> {
+        self.0.run_async().await.map(|()| 1)
+    }
+}
+
+/// Adapts a [`BatchPerfTest`]: each run returns its own count.
+pub(crate) struct Batch<T>(pub(crate) T);
+
+impl<T: BatchPerfTest> Driver for Batch<T> {
+    type Options = T::Options;
+
+    async fn create(ctx: &TestContext<T::Options>) -> Result<Self> {
+        T::new(ctx).await.map(Batch)
+    }
+
+    fn hook(&mut self, phase: Phase) -> HookFuture<'_> {
+        dispatch_hook!(self.0, phase)
+    }
+
+    #[inline(always)]
+    fn run_sync(&mut self) -> Result<u64> {
+        self.0.run_batch_sync()
+    }
+
+    #[inline(always)]
+    async fn run_async(&mut self) -> Result<u64> {
+        self.0.run_batch_async().await
+    }
+}

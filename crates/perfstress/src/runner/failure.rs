@@ -1,0 +1,129 @@
+//! What failed where: the phases of a run, failure records, and turning a
+//! panic of test code into an error that names its message and location.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Once;
+
+use crate::error::{Error, ErrorKind};
+
+/// The phases of a run, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Create,
+    GlobalSetup,
+    Setup,
+    Warmup,
+    Run,
+    Cleanup,
+    GlobalCleanup,
+    Close,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Create => "new",
+            Phase::GlobalSetup => "global_setup",
+            Phase::Setup => "setup",
+            Phase::Warmup => "warm-up",
+            Phase::Run => "run",
+            Phase::Cleanup => "cleanup",
+            Phase::GlobalCleanup => "global_cleanup",
+            Phase::Close => "close",
+        })
+    }
+}
+
+/// A failure of one instance in one phase.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) parallel_index: usize,
+    pub(crate) phase: Phase,
+    pub(crate) error: Error,
+}
+
+impl Failure {
+    pub(crate) fn new(parallel_index: usize, phase: Phase, error: Error) -> Self {
+        Self {
+            parallel_index,
+            phase,
+            error,
+        }
+    }
+
+    /// A failure from the payload of a caught panic.
+    pub(crate) fn from_panic(
+        parallel_index: usize,
+        phase: Phase,
+        payload: Box<dyn Any + Send>,
+    ) -> Self {
+        Self::new(parallel_index, phase, panic_error(payload))
+    }
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by the hook.
+    static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs a panic hook that records where a panic happened, so that a
+/// panic in test code is reported as a failure with its location instead of
+/// the default `thread '...' panicked` noise in the middle of the results.
+/// With `RUST_BACKTRACE` set, the default hook also runs (for the backtrace).
+pub(crate) fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let location = info.location().map(|location| {
+                format!(
+                    "{}:{}:{}",
+                    location.file(),
+                    location.line(),
+                    location.column()
+                )
+            });
+            LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = location);
+            if std::env::var_os("RUST_BACKTRACE").is_some_and(|value| value != "0") {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
+/// The error for a caught panic: its message and, when the hook saw it,
+/// its location. Call on the thread that caught the panic.
+pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> Error {
+    let message = if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    };
+    let location = LAST_PANIC_LOCATION.with(|last| last.borrow_mut().take());
+    let text = match location {
+        Some(location) => format!("panicked at {location}: {message}"),
+        None => format!("panicked: {message}"),
+    };
+    Error::new(ErrorKind::Panic, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_becomes_error_with_location() {
+        install_panic_hook();
+        let payload = std::panic::catch_unwind(|| panic!("boom {}", 42)).unwrap_err();
+        let error = panic_error(payload);
+        assert_eq!(error.kind(), ErrorKind::Panic);
+        let text = error.to_string();
+        assert!(text.starts_with("panicked at "), "{text}");
+        assert!(text.contains("failure.rs"), "{text}");
+        assert!(text.ends_with("boom 42"), "{text}");
+    }
+}

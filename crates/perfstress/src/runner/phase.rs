@@ -1,0 +1,215 @@
+//! A timed phase (warm-up or the timed run): start every instance together,
+//! print status once a second from the coordinating thread, end at the
+//! deadline, collect the figures.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Barrier, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use futures::future::{AbortHandle, Abortable};
+
+use crate::error::Error;
+use crate::metrics::{InstanceCounters, InstanceSnapshot, StatusSample};
+use crate::report::Console;
+
+use super::control::RunControl;
+use super::driver::Driver;
+use super::failure::{Failure, Phase};
+use super::worker::{run_async_loop, run_sync_loop};
+
+const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a timed phase needs besides the instances.
+pub(crate) struct TimedPhase<'a> {
+    pub(crate) phase: Phase,
+    pub(crate) duration: Duration,
+    pub(crate) sync: bool,
+    /// The parallel index of the first instance of this process.
+    pub(crate) first_index: usize,
+    pub(crate) counters: &'a Arc<[InstanceCounters]>,
+    pub(crate) control: &'a Arc<RunControl>,
+    pub(crate) runtime: &'a tokio::runtime::Runtime,
+    pub(crate) console: &'a Console,
+}
+
+/// What the clock saw besides the counters: samples of process memory.
+#[derive(Default)]
+pub(crate) struct ClockReadings {
+    pub(crate) memory_samples: Vec<u64>,
+}
+
+impl TimedPhase<'_> {
+    /// Runs the phase over `instances` (all present) and returns each
+    /// instance's figures.
+    pub(crate) fn run<D: Driver>(
+        &self,
+        instances: &mut [Option<D>],
+    ) -> (Vec<InstanceSnapshot>, ClockReadings) {
+        for counters in self.counters.iter() {
+            counters.reset();
+        }
+        let readings = if self.sync {
+            self.run_threads(instances)
+        } else {
+            self.run_tasks(instances)
+        };
+        let snapshots = self
+            .counters
+            .iter()
+            .map(InstanceCounters::snapshot)
+            .collect();
+        (snapshots, readings)
+    }
+
+    fn run_threads<D: Driver>(&self, instances: &mut [Option<D>]) -> ClockReadings {
+        self.control.begin_phase(Vec::new());
+        let barrier = Barrier::new(instances.len() + 1);
+        let start_cell = OnceLock::new();
+        std::thread::scope(|scope| {
+            for (offset, slot) in instances.iter_mut().enumerate() {
+                let test = slot
+                    .as_mut()
+                    .expect("every instance exists in a timed phase");
+                let (barrier, start_cell) = (&barrier, &start_cell);
+                let parallel_index = self.first_index + offset;
+                let counters = &self.counters[offset];
+                let control = &**self.control;
+                let phase = self.phase;
+                std::thread::Builder::new()
+                    .name(format!("perfstress-instance-{parallel_index}"))
+                    .spawn_scoped(scope, move || {
+                        barrier.wait();
+                        let start = wait_for_start(start_cell);
+                        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            run_sync_loop(test, counters, control.stop_flag(), start)
+                        }));
+                        match outcome {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => {
+                                control.fail(Failure::new(parallel_index, phase, error))
+                            }
+                            Err(payload) => {
+                                control.fail(Failure::from_panic(parallel_index, phase, payload))
+                            }
+                        }
+                    })
+                    .expect("the OS can start a thread per instance");
+            }
+            barrier.wait();
+            let start = Instant::now();
+            let _ = start_cell.set(start);
+            self.drive_clock(start)
+        })
+    }
+
+    fn run_tasks<D: Driver>(&self, instances: &mut [Option<D>]) -> ClockReadings {
+        let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
+        let start_cell = Arc::new(OnceLock::new());
+        let (abort_handles, registrations): (Vec<_>, Vec<_>) =
+            instances.iter().map(|_| AbortHandle::new_pair()).unzip();
+        self.control.begin_phase(abort_handles);
+        let mut tasks = Vec::with_capacity(instances.len());
+        for ((offset, slot), registration) in instances.iter_mut().enumerate().zip(registrations) {
+            let mut test = slot.take().expect("every instance exists in a timed phase");
+            let (barrier, start_cell) = (barrier.clone(), start_cell.clone());
+            let counters = self.counters.clone();
+            let control = self.control.clone();
+            let parallel_index = self.first_index + offset;
+            let phase = self.phase;
+            tasks.push(self.runtime.spawn(async move {
+                barrier.wait().await;
+                let start = loop {
+                    match start_cell.get() {
+                        Some(start) => break *start,
+                        None => tokio::task::yield_now().await,
+                    }
+                };
+                let work = AssertUnwindSafe(run_async_loop(
+                    &mut test,
+                    &counters[offset],
+                    control.stop_flag(),
+                    start,
+                ))
+                .catch_unwind();
+                match Abortable::new(work, registration).await {
+                    // Aborted: another instance failed or Ctrl-C; already recorded.
+                    Err(_aborted) => {}
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(error))) => control.fail(Failure::new(parallel_index, phase, error)),
+                    Ok(Err(payload)) => {
+                        control.fail(Failure::from_panic(parallel_index, phase, payload))
+                    }
+                }
+                test
+            }));
+        }
+        self.runtime.block_on(barrier.wait());
+        let start = Instant::now();
+        let _ = start_cell.set(start);
+        let readings = self.drive_clock(start);
+        let finished = self.runtime.block_on(futures::future::join_all(tasks));
+        for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
+            match finished {
+                Ok(test) => *slot = Some(test),
+                Err(join_error) => self.control.fail(Failure::new(
+                    self.first_index + offset,
+                    self.phase,
+                    Error::msg(format!("the instance's task was lost: {join_error}")),
+                )),
+            }
+        }
+        readings
+    }
+
+    /// On the coordinating thread (never a runtime worker, so a saturated
+    /// runtime cannot starve it): one status line per interval at exact
+    /// multiples of the interval from the start, then the deadline.
+    fn drive_clock(&self, start: Instant) -> ClockReadings {
+        let mut readings = ClockReadings::default();
+        let deadline = start + self.duration;
+        let mut previous_total = 0;
+        let mut tick: u32 = 1;
+        self.console.status_header();
+        loop {
+            let next_tick = start + STATUS_INTERVAL * tick;
+            let wake = next_tick.min(deadline);
+            if !self.control.wait_until(wake) {
+                break;
+            }
+            let at_deadline = wake == deadline;
+            if at_deadline {
+                self.control.end_phase();
+            }
+            if next_tick <= deadline {
+                let snapshots: Vec<_> = self
+                    .counters
+                    .iter()
+                    .map(InstanceCounters::snapshot)
+                    .collect();
+                let sample = StatusSample::new(&snapshots, previous_total);
+                previous_total = sample.total;
+                self.console.status_line(&sample);
+                if let Some(bytes) = crate::metrics::resident_memory_bytes() {
+                    readings.memory_samples.push(bytes);
+                }
+                tick += 1;
+            }
+            if at_deadline {
+                break;
+            }
+        }
+        debug_assert!(self.control.stop_flag().load(Ordering::Relaxed));
+        readings
+    }
+}
+
+fn wait_for_start(start_cell: &OnceLock<Instant>) -> Instant {
+    loop {
+        if let Some(start) = start_cell.get() {
+            return *start;
+        }
+        std::thread::yield_now();
+    }
+}

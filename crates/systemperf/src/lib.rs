@@ -1,0 +1,19 @@
+//! `systemperf`: perfstress's built-in system tests. They measure the
+//! framework itself (no-op, sleep, batch), show its lifecycle (log), and
+//! serve as examples of each test kind.
+#![deny(missing_docs)]
+
+mod batch;
+mod log;
+mod noop;
+mod sleep;
+
+pub use batch::{SampleBatchOptions, SampleBatchTest};
+pub use log::{LogOptions, LogTest};
+pub use noop::NoOpTest;
+pub use sleep::{SleepOptions, SleepTest};
+
+/// Runs the systemperf runner on the process's arguments and exits.
+pub fn main() -> ! {
+    perfstress::main()
+}

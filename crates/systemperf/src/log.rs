@@ -1,0 +1,144 @@
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use perfstress::{Error, PerfTest, Result, TestContext};
+
+/// Where [`LogTest`] injects a failure.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailurePoint {
+    /// Creating the instance (`new`).
+    New,
+    /// `global_setup`.
+    GlobalSetup,
+    /// `setup`.
+    Setup,
+    /// The first operation (warm-up, or the timed run with `-w 0`).
+    Run,
+    /// `cleanup`.
+    Cleanup,
+    /// `global_cleanup`.
+    GlobalCleanup,
+    /// `close`.
+    Close,
+}
+
+/// How [`LogTest`] fails.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureMode {
+    /// Return an error.
+    Error,
+    /// Panic.
+    Panic,
+}
+
+/// Options of [`LogTest`].
+#[derive(clap::Args, Clone, Debug)]
+pub struct LogOptions {
+    /// Sleep of each operation, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub delay_ms: u64,
+
+    /// Inject a failure at this point, to see how the framework handles it.
+    #[arg(long, value_enum, value_name = "POINT")]
+    pub fail_in: Option<FailurePoint>,
+
+    /// The instance (parallel index) that fails.
+    #[arg(long, value_name = "INDEX", default_value_t = 0)]
+    pub fail_index: usize,
+
+    /// Whether the failure is an error or a panic.
+    #[arg(long, value_enum, value_name = "MODE", default_value = "error")]
+    pub fail_mode: FailureMode,
+}
+
+/// Prints every lifecycle call with the time since the process started, the
+/// process id and the parallel index, so the order of calls can be seen.
+/// Optionally fails at a chosen point.
+pub struct LogTest {
+    parallel_index: usize,
+    options: LogOptions,
+    iteration: u64,
+}
+
+fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+impl LogTest {
+    fn log(&self, call: &str) {
+        println!(
+            "[{:>8.3}s] pid {} parallel index {}: {call}",
+            process_start().elapsed().as_secs_f64(),
+            std::process::id(),
+            self.parallel_index
+        );
+    }
+
+    /// Logs `call`, then fails if `point` is where this instance should fail.
+    fn step(&self, call: &str, point: FailurePoint) -> Result<()> {
+        self.log(call);
+        fail_if(&self.options, self.parallel_index, point)
+    }
+}
+
+fn fail_if(options: &LogOptions, parallel_index: usize, point: FailurePoint) -> Result<()> {
+    if options.fail_in != Some(point) || options.fail_index != parallel_index {
+        return Ok(());
+    }
+    let message = format!("LogTest failure injected in {point:?} (--fail-in)");
+    match options.fail_mode {
+        FailureMode::Error => Err(Error::msg(message)),
+        FailureMode::Panic => panic!("{message}"),
+    }
+}
+
+/// Prints each lifecycle call with elapsed time, process id and parallel index.
+#[perfstress::test]
+impl PerfTest for LogTest {
+    type Options = LogOptions;
+
+    async fn new(ctx: &TestContext<LogOptions>) -> Result<Self> {
+        let test = LogTest {
+            parallel_index: ctx.parallel_index(),
+            options: ctx.options().clone(),
+            iteration: 0,
+        };
+        test.step("new", FailurePoint::New)?;
+        Ok(test)
+    }
+
+    async fn global_setup(&mut self) -> Result<()> {
+        self.step("global_setup", FailurePoint::GlobalSetup)
+    }
+
+    async fn setup(&mut self) -> Result<()> {
+        self.step("setup", FailurePoint::Setup)
+    }
+
+    fn run_sync(&mut self) -> Result<()> {
+        self.iteration += 1;
+        self.step(&format!("run_sync {}", self.iteration), FailurePoint::Run)?;
+        std::thread::sleep(Duration::from_millis(self.options.delay_ms));
+        Ok(())
+    }
+
+    async fn run_async(&mut self) -> Result<()> {
+        self.iteration += 1;
+        self.step(&format!("run_async {}", self.iteration), FailurePoint::Run)?;
+        tokio::time::sleep(Duration::from_millis(self.options.delay_ms)).await;
+        Ok(())
+    }
+
+    async fn cleanup(&mut self) -> Result<()> {
+        self.step("cleanup", FailurePoint::Cleanup)
+    }
+
+    async fn global_cleanup(&mut self) -> Result<()> {
+        self.step("global_cleanup", FailurePoint::GlobalCleanup)
+    }
+
+    async fn close(&mut self) -> Result<()> {
+        self.step("close", FailurePoint::Close)
+    }
+}
