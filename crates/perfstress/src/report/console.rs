@@ -27,12 +27,27 @@ pub fn results_line(summary: &PhaseSummary) -> String {
 
 /// One status line: operations since the last line, total, current rate.
 pub fn status_line(sample: &StatusSample) -> String {
-    format!(
-        "{:>11}{:>13}{:>13.2}",
+    columns(&[
         format_count(sample.current),
         format_count(sample.total),
-        sample.average
-    )
+        format_significant(sample.average),
+    ])
+}
+
+/// Widths of the status columns (`Current`, `Total`, `Average`).
+const STATUS_WIDTHS: [usize; 3] = [11, 13, 13];
+
+/// Right-aligns `cells` in the status columns; a cell too wide for its
+/// column still gets one space before it, so numbers never run together.
+fn columns(cells: &[String]) -> String {
+    let mut line = String::new();
+    for (index, (cell, width)) in cells.iter().zip(STATUS_WIDTHS).enumerate() {
+        if index > 0 && cell.len() >= width {
+            line.push(' ');
+        }
+        line.push_str(&format!("{cell:>width$}"));
+    }
+    line
 }
 
 /// Writes the report to stdout and diagnostics to stderr, a whole line at a

@@ -3,7 +3,7 @@
 //! variable; async code awaits a watch channel.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use futures::future::AbortHandle;
@@ -19,6 +19,8 @@ struct State {
     failures: Vec<Failure>,
     /// Whether any failure was recorded (stays set once reported).
     failed: bool,
+    /// Whether a failure was a usage error (bad test options: exit 2).
+    usage_error: bool,
     interrupts: u32,
     /// Aborts the async workers of the phase in progress.
     abort_handles: Vec<AbortHandle>,
@@ -69,6 +71,7 @@ impl RunControl {
     /// and the async workers of the phase are aborted.
     pub(crate) fn fail(&self, failure: Failure) {
         let mut state = self.lock();
+        state.usage_error |= failure.error.kind() == crate::error::ErrorKind::Usage;
         state.failures.push(failure);
         state.failed = true;
         self.cancel_locked(&mut state);
@@ -150,9 +153,42 @@ impl RunControl {
         self.lock().failed
     }
 
+    /// Whether a failure was a usage error (e.g. options the test rejected).
+    pub(crate) fn has_usage_error(&self) -> bool {
+        self.lock().usage_error
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The run that Ctrl-C stops: the process has one handler, installed once,
+/// and it signals the run in progress.
+static CURRENT_RUN: Mutex<Option<Weak<RunControl>>> = Mutex::new(None);
+
+/// Makes Ctrl-C (and SIGTERM) stop `control`'s run from now on.
+pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), String> {
+    static HANDLER: OnceLock<Result<(), String>> = OnceLock::new();
+    *CURRENT_RUN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::downgrade(control));
+    HANDLER
+        .get_or_init(|| {
+            ctrlc::set_handler(|| {
+                let current = CURRENT_RUN
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .as_ref()
+                    .and_then(Weak::upgrade);
+                match current {
+                    Some(control) => control.interrupt(),
+                    None => std::process::exit(EXIT_INTERRUPTED),
+                }
+            })
+            .map_err(|error| error.to_string())
+        })
+        .clone()
 }

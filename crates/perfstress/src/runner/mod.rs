@@ -54,8 +54,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
         }
     };
     let control = Arc::new(RunControl::new());
-    let handler_control = control.clone();
-    if let Err(error) = ctrlc::set_handler(move || handler_control.interrupt()) {
+    if let Err(error) = control::route_interrupts_to(&control) {
         eprintln!("warning: Ctrl-C will not clean up: cannot install its handler: {error}");
     }
     let run = Run {
@@ -155,6 +154,9 @@ impl Run {
         self.console.stage("Finished");
         if self.control.is_interrupted() {
             return EXIT_INTERRUPTED;
+        }
+        if self.control.has_usage_error() {
+            return EXIT_USAGE;
         }
         if self.control.has_failed() {
             return EXIT_FAILED;

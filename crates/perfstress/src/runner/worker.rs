@@ -47,22 +47,24 @@ pub(crate) async fn run_async_loop<D: Driver>(
 ) -> Result<()> {
     let mut tracker = OperationTracker::new(counters, phase_start);
     let mut last_yield = phase_start;
-    let result = loop {
+    loop {
         if stop.load(Ordering::Relaxed) {
-            break Ok(());
+            break;
         }
-        match test.run_async().await {
-            Ok(results) => {
-                if let Some(now) = tracker.record(results) {
-                    if now.saturating_duration_since(last_yield) >= YIELD_INTERVAL {
-                        last_yield = now;
-                        tokio::task::yield_now().await;
-                    }
-                }
+        let results = match test.run_async().await {
+            Ok(results) => results,
+            Err(error) => {
+                tracker.finish();
+                return Err(error);
             }
-            Err(error) => break Err(error),
+        };
+        if let Some(now) = tracker.record(results) {
+            if now.saturating_duration_since(last_yield) >= YIELD_INTERVAL {
+                last_yield = now;
+                tokio::task::yield_now().await;
+            }
         }
-    };
+    }
     tracker.finish();
-    result
+    Ok(())
 }
