@@ -155,12 +155,13 @@ fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Strin
     let mut command = GlobalOptions::augment_args(
         base_command(program)
             .name(format!("{program} {}", entry.name))
-            .bin_name(format!("{program} {}", entry.name))
-            .about(entry.description),
+            .bin_name(format!("{program} {}", entry.name)),
     )
     .next_help_heading("Test options");
     command = (entry.augment_args)(command);
-    Ok(command)
+    // After the test's options: their derive sets `about` from the options
+    // type's doc comment, which describes the options, not the test.
+    Ok(command.about(entry.description).long_about(None))
 }
 
 /// The test's own options as given (defaults included), for the options

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Tests touch only 127.0.0.1; anything they need
+# is started by the tests themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc
