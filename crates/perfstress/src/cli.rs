@@ -38,7 +38,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let program = args
         .first()
         .and_then(|arg| std::path::Path::new(arg).file_stem())
-        .map(|stem| stem.to_string_lossy().into_owned())
+        .map(|stem| program_name(&stem.to_string_lossy()))
         .unwrap_or_else(|| "perf".to_owned());
     let console = Console::new();
 
@@ -121,6 +121,17 @@ pub fn run(args: Vec<OsString>) -> i32 {
         return EXIT_USAGE;
     }
     (entry.launch)(entry, Invocation { global, matches })
+}
+
+/// The runner's name for messages: the executable's name without the hash
+/// cargo appends to bench and test executables (`perf-0123456789abcdef`).
+fn program_name(stem: &str) -> String {
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name.to_owned()
+        }
+        _ => stem.to_owned(),
+    }
 }
 
 fn base_command(program: &str) -> clap::Command {
@@ -248,6 +259,13 @@ fn print_clap_error(error: clap::Error) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_hash_is_dropped_from_the_program_name() {
+        assert_eq!(program_name("perf-8371b8186117c4bb"), "perf");
+        assert_eq!(program_name("systemperf"), "systemperf");
+        assert_eq!(program_name("my-perf"), "my-perf");
+    }
 
     #[test]
     fn secrets_are_recognised() {
