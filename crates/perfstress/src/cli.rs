@@ -20,12 +20,8 @@ pub(crate) const EXIT_USAGE: i32 = 2;
 /// Runs the perf runner on the process's arguments and exits with its code:
 /// 0 success, 1 the test failed, 2 bad usage, 130 interrupted.
 ///
-/// This is all the `main` of a perf target needs:
-/// ```no_run
-/// fn main() {
-///     perfstress::main()
-/// }
-/// ```
+/// This is all the `main` of a perf target (`benches/perf.rs`) needs:
+/// `fn main() { perfstress::main() }`.
 pub fn main() -> ! {
     let code = run(std::env::args_os().collect());
     std::process::exit(code)
@@ -51,7 +47,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(matches) => matches,
         Err(error) => return print_clap_error(error),
     };
-    let early_results_path = first.get_one::<std::path::PathBuf>("test_results").cloned();
+    // A worker process leaves the results file to its parent.
+    let is_worker = first.get_one::<String>("perfstress_worker").is_some();
+    let early_results_path = first
+        .get_one::<std::path::PathBuf>("test_results")
+        .filter(|_| !is_worker)
+        .cloned();
     if let Some(path) = &early_results_path {
         if let Err(code) = remove_stale(&console, path) {
             return code;
@@ -99,7 +100,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(global) => global,
         Err(error) => return print_clap_error(error),
     };
-    if let Some(path) = &global.test_results {
+    if let Some(path) = global
+        .test_results
+        .as_ref()
+        .filter(|_| global.perfstress_worker.is_none())
+    {
         if early_results_path.as_ref() != Some(path) {
             if let Err(code) = remove_stale(&console, path) {
                 return code;
@@ -120,7 +125,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
         ));
         return EXIT_USAGE;
     }
-    (entry.launch)(entry, Invocation { global, matches })
+    (entry.launch)(
+        entry,
+        Invocation {
+            global,
+            matches,
+            args,
+        },
+    )
 }
 
 /// The runner's name for messages: the executable's name without the hash

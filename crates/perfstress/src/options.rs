@@ -21,6 +21,12 @@ pub struct GlobalOptions {
           value_parser = parse_parallel, env = "PERFSTRESS_PARALLEL")]
     pub parallel: usize,
 
+    /// Upper bound on processes the instances are spread over (at most one
+    /// per instance); 1 runs everything in this process.
+    #[arg(long, value_name = "N", default_value_t = default_processes(),
+          value_parser = parse_processes, env = "PERFSTRESS_PROCESSES")]
+    pub processes: usize,
+
     /// Run the sync variant (`run_sync`, one OS thread per instance) instead
     /// of the async one (`run_async`, tasks on a tokio runtime).
     #[arg(long, env = "PERFSTRESS_SYNC")]
@@ -42,6 +48,17 @@ pub struct GlobalOptions {
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub bench: bool,
+
+    /// Set by a parent process on the worker processes it starts.
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub perfstress_worker: Option<String>,
+}
+
+/// The default of `--processes`: the number of CPUs.
+pub(crate) fn default_processes() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
 }
 
 impl Default for GlobalOptions {
@@ -50,11 +67,13 @@ impl Default for GlobalOptions {
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(5),
             parallel: 1,
+            processes: default_processes(),
             sync: false,
             no_cleanup: false,
             insecure: false,
             test_results: None,
             bench: false,
+            perfstress_worker: None,
         }
     }
 }
@@ -95,15 +114,23 @@ fn parse_warmup(text: &str) -> Result<Duration, String> {
     parse_seconds(text, true)
 }
 
-fn parse_parallel(text: &str) -> Result<usize, String> {
-    let parallel: i64 = text
+fn parse_count(text: &str) -> Result<usize, String> {
+    let count: i64 = text
         .trim()
         .parse()
         .map_err(|_| format!("expected a whole number from 1 to {MAX_PARALLEL}; got '{text}'"))?;
-    if !(1..=MAX_PARALLEL as i64).contains(&parallel) {
+    if !(1..=MAX_PARALLEL as i64).contains(&count) {
         return Err(format!("must be from 1 to {MAX_PARALLEL}; got '{text}'"));
     }
-    Ok(parallel as usize)
+    Ok(count as usize)
+}
+
+fn parse_parallel(text: &str) -> Result<usize, String> {
+    parse_count(text)
+}
+
+fn parse_processes(text: &str) -> Result<usize, String> {
+    parse_count(text)
 }
 
 #[cfg(test)]

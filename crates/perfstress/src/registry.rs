@@ -20,6 +20,8 @@ pub struct TestEntry {
 pub(crate) struct Invocation {
     pub(crate) global: GlobalOptions,
     pub(crate) matches: clap::ArgMatches,
+    /// The whole command line, to start worker processes with.
+    pub(crate) args: Vec<std::ffi::OsString>,
 }
 
 impl TestEntry {

@@ -94,10 +94,11 @@ impl Console {
 
     /// Writes a failure of one instance to stderr: test, parallel index,
     /// phase and the whole error chain.
-    pub fn failure(&self, test_name: &str, parallel_index: usize, phase: &str, error: &Error) {
+    /// `who` names the instance (`parallel index 3`) or process that failed.
+    pub fn failure(&self, test_name: &str, who: &str, phase: &str, error: &Error) {
         let chain = error.chain();
         let mut text = format!(
-            "error: {test_name} (parallel index {parallel_index}) failed in {phase}: {}",
+            "error: {test_name} ({who}) failed in {phase}: {}",
             chain.first().map(String::as_str).unwrap_or("unknown error")
         );
         for cause in chain.iter().skip(1) {

@@ -40,6 +40,11 @@ pub struct TestResults {
     pub test_options: Vec<String>,
     /// Per-instance figures of the timed run.
     pub instances: Vec<InstanceResults>,
+    /// With several processes: seconds spent coordinating them (`startup`:
+    /// starting and connecting the workers; `barrier_*`: a stage that does
+    /// nothing, from the parent's command to the last worker's reply).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub coordination_seconds: std::collections::BTreeMap<String, f64>,
     /// The perfstress version that measured this.
     pub perfstress_version: String,
 }
@@ -110,6 +115,7 @@ mod tests {
             sync: false,
             test_options: vec!["--initial-delay-ms 100".into()],
             instances: vec![],
+            coordination_seconds: Default::default(),
             perfstress_version: "0.1.0".into(),
         };
         write_test_results(&path, &results).unwrap();

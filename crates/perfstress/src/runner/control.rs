@@ -1,6 +1,6 @@
-//! How a run is stopped: at a phase's deadline, by a failing instance, or
-//! by Ctrl-C. Workers poll one flag; the coordinator waits on a condition
-//! variable; async code awaits a watch channel.
+//! How a run is stopped: at a phase's deadline, by a failing instance, by
+//! Ctrl-C, or by the parent process. Workers poll one flag; the coordinator
+//! waits on a condition variable; async code awaits a watch channel.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
@@ -22,9 +22,21 @@ struct State {
     /// Whether a failure was a usage error (bad test options: exit 2).
     usage_error: bool,
     interrupts: u32,
+    /// Cancelled from outside: the parent process said so, or it is gone.
+    cancelled_remotely: bool,
     /// Aborts the async workers of the phase in progress.
     abort_handles: Vec<AbortHandle>,
 }
+
+/// What happened to a run, for whoever must be told (the parent process,
+/// the other worker processes).
+#[derive(Debug)]
+pub(crate) enum ControlEvent<'a> {
+    Failed(&'a Failure),
+    Interrupted,
+}
+
+type Listener = Box<dyn Fn(ControlEvent<'_>) + Send + Sync>;
 
 /// The stop signals of one run, shared by the coordinator, the workers and
 /// the Ctrl-C handler.
@@ -35,15 +47,36 @@ pub(crate) struct RunControl {
     state: Mutex<State>,
     changed: Condvar,
     cancelled: tokio::sync::watch::Sender<bool>,
+    listener: OnceLock<Listener>,
+    /// A worker process leaves messages about Ctrl-C to its parent.
+    quiet: bool,
 }
 
 impl RunControl {
     pub(crate) fn new() -> Self {
+        Self::with_quiet(false)
+    }
+
+    /// A control that prints nothing itself (in a worker process).
+    pub(crate) fn with_quiet(quiet: bool) -> Self {
         Self {
             stop: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             cancelled: tokio::sync::watch::Sender::new(false),
+            listener: OnceLock::new(),
+            quiet,
+        }
+    }
+
+    /// Tells `listener` about every failure and Ctrl-C from now on.
+    pub(crate) fn set_listener(&self, listener: impl Fn(ControlEvent<'_>) + Send + Sync + 'static) {
+        let _ = self.listener.set(Box::new(listener));
+    }
+
+    fn notify(&self, event: ControlEvent<'_>) {
+        if let Some(listener) = self.listener.get() {
+            listener(event);
         }
     }
 
@@ -58,7 +91,7 @@ impl RunControl {
         let mut state = self.lock();
         state.abort_handles = abort_handles;
         self.stop
-            .store(self.is_cancelled_locked(&state), Ordering::Relaxed);
+            .store(Self::is_cancelled_locked(&state), Ordering::Relaxed);
     }
 
     /// Ends the current phase (its deadline passed).
@@ -70,25 +103,63 @@ impl RunControl {
     /// Records a failure and stops the run promptly: the phase flag is set
     /// and the async workers of the phase are aborted.
     pub(crate) fn fail(&self, failure: Failure) {
-        let mut state = self.lock();
-        state.usage_error |= failure.error.kind() == crate::error::ErrorKind::Usage;
-        state.failures.push(failure);
-        state.failed = true;
-        self.cancel_locked(&mut state);
+        {
+            let mut state = self.lock();
+            state.usage_error |= failure.error.kind() == crate::error::ErrorKind::Usage;
+            state.failed = true;
+            self.cancel_locked(&mut state);
+        }
+        self.notify(ControlEvent::Failed(&failure));
+        self.lock().failures.push(failure);
     }
 
     /// Ctrl-C: the first stops the run (cleanup still runs); the second
-    /// exits at once, for a cleanup that hangs.
+    /// exits at once, for a cleanup that hangs (killing worker processes).
     pub(crate) fn interrupt(&self) {
-        let mut state = self.lock();
-        state.interrupts += 1;
-        if state.interrupts > 1 {
-            eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
-            std::process::exit(EXIT_INTERRUPTED);
+        {
+            let mut state = self.lock();
+            state.interrupts += 1;
+            if state.interrupts > 1 {
+                if !self.quiet {
+                    eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
+                }
+                super::children::kill_all();
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+            if !self.quiet {
+                eprintln!(
+                    "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
+                );
+            }
+            self.cancel_locked(&mut state);
         }
-        eprintln!(
-            "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
-        );
+        self.notify(ControlEvent::Interrupted);
+    }
+
+    /// Ctrl-C reached a worker process: the run is interrupted, but this is
+    /// not a second Ctrl-C of this process (a terminal sends it to both).
+    pub(crate) fn interrupt_from_worker(&self) {
+        {
+            let mut state = self.lock();
+            if state.interrupts > 0 {
+                return;
+            }
+            state.interrupts = 1;
+            if !self.quiet {
+                eprintln!(
+                    "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
+                );
+            }
+            self.cancel_locked(&mut state);
+        }
+        self.notify(ControlEvent::Interrupted);
+    }
+
+    /// Stops the run because the parent process said so (or is gone). Not a
+    /// failure of this process, and nobody else needs to be told.
+    pub(crate) fn cancel_remotely(&self) {
+        let mut state = self.lock();
+        state.cancelled_remotely = true;
         self.cancel_locked(&mut state);
     }
 
@@ -101,13 +172,13 @@ impl RunControl {
         self.changed.notify_all();
     }
 
-    fn is_cancelled_locked(&self, state: &State) -> bool {
-        state.failed || state.interrupts > 0
+    fn is_cancelled_locked(state: &State) -> bool {
+        state.failed || state.interrupts > 0 || state.cancelled_remotely
     }
 
-    /// Whether a failure or Ctrl-C stopped the run.
+    /// Whether the run was stopped early (failure, Ctrl-C or the parent).
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.is_cancelled_locked(&self.lock())
+        Self::is_cancelled_locked(&self.lock())
     }
 
     /// Whether Ctrl-C stopped the run.
@@ -119,7 +190,7 @@ impl RunControl {
     pub(crate) fn wait_until(&self, deadline: Instant) -> bool {
         let mut state = self.lock();
         loop {
-            if self.is_cancelled_locked(&state) {
+            if Self::is_cancelled_locked(&state) {
                 return false;
             }
             let now = Instant::now();
@@ -134,17 +205,17 @@ impl RunControl {
         }
     }
 
-    /// Completes when the run is cancelled (a failure or Ctrl-C).
+    /// Completes when the run is cancelled.
     pub(crate) async fn cancelled(&self) {
         let mut receiver = self.cancelled.subscribe();
         // The sender lives as long as `self`, so this cannot fail.
         let _ = receiver.wait_for(|cancelled| *cancelled).await;
     }
 
-    /// Takes the failures not yet reported, in parallel-index order.
+    /// Takes the failures not yet reported, in the order of who failed.
     pub(crate) fn take_failures(&self) -> Vec<Failure> {
         let mut failures = std::mem::take(&mut self.lock().failures);
-        failures.sort_by_key(|failure| failure.parallel_index);
+        failures.sort_by_key(|failure| failure.who);
         failures
     }
 
@@ -156,6 +227,19 @@ impl RunControl {
     /// Whether a failure was a usage error (e.g. options the test rejected).
     pub(crate) fn has_usage_error(&self) -> bool {
         self.lock().usage_error
+    }
+
+    /// The exit code this run ends with, as far as this control knows.
+    pub(crate) fn exit_code(&self) -> i32 {
+        if self.is_interrupted() {
+            EXIT_INTERRUPTED
+        } else if self.has_usage_error() {
+            crate::cli::EXIT_USAGE
+        } else if self.has_failed() {
+            super::EXIT_FAILED
+        } else {
+            0
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -185,7 +269,10 @@ pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Strin
                     .and_then(Weak::upgrade);
                 match current {
                     Some(control) => control.interrupt(),
-                    None => std::process::exit(EXIT_INTERRUPTED),
+                    None => {
+                        super::children::kill_all();
+                        std::process::exit(EXIT_INTERRUPTED)
+                    }
                 }
             })
             .map_err(|error| error.to_string())

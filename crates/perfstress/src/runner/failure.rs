@@ -9,13 +9,15 @@ use std::sync::Once;
 use crate::error::{Error, ErrorKind};
 
 /// The phases of a run, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Phase {
     Create,
     GlobalSetup,
     Setup,
+    PostSetup,
     Warmup,
     Run,
+    PreCleanup,
     Cleanup,
     GlobalCleanup,
     Close,
@@ -27,8 +29,10 @@ impl fmt::Display for Phase {
             Phase::Create => "new",
             Phase::GlobalSetup => "global_setup",
             Phase::Setup => "setup",
+            Phase::PostSetup => "post-setup",
             Phase::Warmup => "warm-up",
             Phase::Run => "run",
+            Phase::PreCleanup => "pre-cleanup",
             Phase::Cleanup => "cleanup",
             Phase::GlobalCleanup => "global_cleanup",
             Phase::Close => "close",
@@ -36,10 +40,30 @@ impl fmt::Display for Phase {
     }
 }
 
-/// A failure of one instance in one phase.
+/// Who failed: a test instance, or a whole worker process.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub(crate) enum Who {
+    /// The instance with this parallel index.
+    Instance(usize),
+    /// The worker process with this index (it died or misbehaved).
+    Process(usize),
+}
+
+impl fmt::Display for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Who::Instance(index) => write!(f, "parallel index {index}"),
+            Who::Process(index) => write!(f, "worker process {index}"),
+        }
+    }
+}
+
+/// A failure of one instance (or worker process) in one phase.
 #[derive(Debug)]
 pub(crate) struct Failure {
-    pub(crate) parallel_index: usize,
+    pub(crate) who: Who,
     pub(crate) phase: Phase,
     pub(crate) error: Error,
 }
@@ -47,7 +71,7 @@ pub(crate) struct Failure {
 impl Failure {
     pub(crate) fn new(parallel_index: usize, phase: Phase, error: Error) -> Self {
         Self {
-            parallel_index,
+            who: Who::Instance(parallel_index),
             phase,
             error,
         }

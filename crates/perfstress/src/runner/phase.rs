@@ -1,9 +1,8 @@
 //! A timed phase (warm-up or the timed run): start every instance together,
-//! print status once a second from the coordinating thread, end at the
-//! deadline, collect the figures.
+//! tick once a second from the coordinating thread, end at the deadline,
+//! collect the figures.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -11,8 +10,7 @@ use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable};
 
 use crate::error::Error;
-use crate::metrics::{InstanceCounters, InstanceSnapshot, StatusSample};
-use crate::report::Console;
+use crate::metrics::{InstanceCounters, InstanceSnapshot, resident_memory_bytes};
 
 use super::control::RunControl;
 use super::driver::Driver;
@@ -20,6 +18,10 @@ use super::failure::{Failure, Phase};
 use super::worker::{run_async_loop, run_sync_loop};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Called at each status tick with the tick number (1, 2, ...) and every
+/// instance's progress.
+pub(crate) type OnTick<'a> = &'a mut dyn FnMut(u32, &[InstanceSnapshot]);
 
 /// What a timed phase needs besides the instances.
 pub(crate) struct TimedPhase<'a> {
@@ -31,7 +33,9 @@ pub(crate) struct TimedPhase<'a> {
     pub(crate) counters: &'a Arc<[InstanceCounters]>,
     pub(crate) control: &'a Arc<RunControl>,
     pub(crate) runtime: &'a tokio::runtime::Runtime,
-    pub(crate) console: &'a Console,
+    /// The agreed start when several processes run the phase; `None`: start
+    /// as soon as every instance is ready.
+    pub(crate) start_at: Option<Instant>,
 }
 
 /// What the clock saw besides the counters: samples of process memory.
@@ -46,14 +50,15 @@ impl TimedPhase<'_> {
     pub(crate) fn run<D: Driver>(
         &self,
         instances: &mut [Option<D>],
+        on_tick: OnTick<'_>,
     ) -> (Vec<InstanceSnapshot>, ClockReadings) {
         for counters in self.counters.iter() {
             counters.reset();
         }
         let readings = if self.sync {
-            self.run_threads(instances)
+            self.run_threads(instances, on_tick)
         } else {
-            self.run_tasks(instances)
+            self.run_tasks(instances, on_tick)
         };
         let snapshots = self
             .counters
@@ -63,7 +68,11 @@ impl TimedPhase<'_> {
         (snapshots, readings)
     }
 
-    fn run_threads<D: Driver>(&self, instances: &mut [Option<D>]) -> ClockReadings {
+    fn run_threads<D: Driver>(
+        &self,
+        instances: &mut [Option<D>],
+        on_tick: OnTick<'_>,
+    ) -> ClockReadings {
         self.control.begin_phase(Vec::new());
         let barrier = Barrier::new(instances.len() + 1);
         let start_cell = OnceLock::new();
@@ -98,13 +107,17 @@ impl TimedPhase<'_> {
                     .expect("the OS can start a thread per instance");
             }
             barrier.wait();
-            let start = Instant::now();
+            let start = self.agreed_start();
             let _ = start_cell.set(start);
-            self.drive_clock(start)
+            self.drive_clock(start, on_tick)
         })
     }
 
-    fn run_tasks<D: Driver>(&self, instances: &mut [Option<D>]) -> ClockReadings {
+    fn run_tasks<D: Driver>(
+        &self,
+        instances: &mut [Option<D>],
+        on_tick: OnTick<'_>,
+    ) -> ClockReadings {
         let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
         let start_cell = Arc::new(OnceLock::new());
         let (abort_handles, registrations): (Vec<_>, Vec<_>) =
@@ -146,9 +159,9 @@ impl TimedPhase<'_> {
             }));
         }
         self.runtime.block_on(barrier.wait());
-        let start = Instant::now();
+        let start = self.agreed_start();
         let _ = start_cell.set(start);
-        let readings = self.drive_clock(start);
+        let readings = self.drive_clock(start, on_tick);
         let finished = self.runtime.block_on(futures::future::join_all(tasks));
         for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
             match finished {
@@ -163,15 +176,28 @@ impl TimedPhase<'_> {
         readings
     }
 
+    /// Every instance is ready: the phase starts now, or at the moment the
+    /// processes agreed on, so that all of them start together.
+    fn agreed_start(&self) -> Instant {
+        match self.start_at {
+            Some(start_at) => {
+                let now = Instant::now();
+                if start_at > now {
+                    std::thread::sleep(start_at - now);
+                }
+                start_at
+            }
+            None => Instant::now(),
+        }
+    }
+
     /// On the coordinating thread (never a runtime worker, so a saturated
-    /// runtime cannot starve it): one status line per interval at exact
-    /// multiples of the interval from the start, then the deadline.
-    fn drive_clock(&self, start: Instant) -> ClockReadings {
+    /// runtime cannot starve it): one tick per interval at exact multiples
+    /// of the interval from the start, then the deadline.
+    fn drive_clock(&self, start: Instant, on_tick: OnTick<'_>) -> ClockReadings {
         let mut readings = ClockReadings::default();
         let deadline = start + self.duration;
-        let mut previous_total = 0;
         let mut tick: u32 = 1;
-        self.console.status_header();
         loop {
             let next_tick = start + STATUS_INTERVAL * tick;
             let wake = next_tick.min(deadline);
@@ -188,10 +214,8 @@ impl TimedPhase<'_> {
                     .iter()
                     .map(InstanceCounters::snapshot)
                     .collect();
-                let sample = StatusSample::new(&snapshots, previous_total);
-                previous_total = sample.total;
-                self.console.status_line(&sample);
-                if let Some(bytes) = crate::metrics::resident_memory_bytes() {
+                on_tick(tick, &snapshots);
+                if let Some(bytes) = resident_memory_bytes() {
                     readings.memory_samples.push(bytes);
                 }
                 tick += 1;
@@ -200,7 +224,6 @@ impl TimedPhase<'_> {
                 break;
             }
         }
-        debug_assert!(self.control.stop_flag().load(Ordering::Relaxed));
         readings
     }
 }

@@ -1,0 +1,174 @@
+//! The instances of this process and the stages run on them: what a
+//! single-process run does, and what each worker process of a
+//! multi-process run does when its parent says so.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{InstanceCounters, InstanceSnapshot, process_cpu_time};
+use crate::test::TestContext;
+
+use super::control::RunControl;
+use super::driver::Driver;
+use super::failure::Phase;
+use super::hooks;
+use super::phase::{OnTick, TimedPhase};
+use super::plan::ProcessShare;
+
+/// What one process measured in a timed phase.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct PhaseMeasurement {
+    /// The process's instances, in parallel-index order.
+    pub(crate) snapshots: Vec<InstanceSnapshot>,
+    /// CPU seconds the process used during the phase.
+    pub(crate) cpu_seconds: Option<f64>,
+    /// Wall-clock seconds of the phase in this process.
+    pub(crate) wall_seconds: f64,
+    /// Mean resident memory of the process during the phase, in bytes.
+    pub(crate) average_memory_bytes: Option<u64>,
+}
+
+/// How the instances of this process are to be run.
+pub(crate) struct LocalSettings {
+    pub(crate) test_name: &'static str,
+    pub(crate) parallel: usize,
+    pub(crate) share: ProcessShare,
+    pub(crate) sync: bool,
+    pub(crate) insecure: bool,
+    pub(crate) no_cleanup: bool,
+}
+
+/// The instances of this process and everything needed to run them.
+pub(crate) struct LocalStages<D: Driver> {
+    settings: LocalSettings,
+    options: D::Options,
+    instances: Vec<Option<D>>,
+    counters: Arc<[InstanceCounters]>,
+    control: Arc<RunControl>,
+    runtime: tokio::runtime::Runtime,
+    global_setup_ran: bool,
+    cleaned_up: bool,
+}
+
+impl<D: Driver> LocalStages<D> {
+    pub(crate) fn new(
+        settings: LocalSettings,
+        options: D::Options,
+        control: Arc<RunControl>,
+        runtime: tokio::runtime::Runtime,
+    ) -> Self {
+        let counters = (0..settings.share.count)
+            .map(|_| InstanceCounters::default())
+            .collect();
+        Self {
+            settings,
+            options,
+            instances: Vec::new(),
+            counters,
+            control,
+            runtime,
+            global_setup_ran: false,
+            cleaned_up: false,
+        }
+    }
+
+    /// Creates the instances, then global setup (first instance), then setup.
+    pub(crate) fn setup(&mut self) {
+        let settings = &self.settings;
+        let contexts = (settings.share.first_index
+            ..settings.share.first_index + settings.share.count)
+            .map(|parallel_index| {
+                TestContext::new(
+                    settings.test_name,
+                    self.options.clone(),
+                    parallel_index,
+                    settings.parallel,
+                )
+                .with_flags(settings.insecure, settings.sync)
+            })
+            .collect();
+        self.instances = self
+            .runtime
+            .block_on(hooks::create_instances(contexts, &self.control));
+        if !self.control.is_cancelled() {
+            self.global_setup_ran = true;
+            self.hook(Phase::GlobalSetup, true);
+        }
+        if !self.control.is_cancelled() {
+            self.hook(Phase::Setup, true);
+        }
+    }
+
+    /// Runs a timed phase; `start_at` is the agreed start across processes.
+    pub(crate) fn timed(
+        &mut self,
+        phase: Phase,
+        duration: Duration,
+        start_at: Option<Instant>,
+        on_tick: OnTick<'_>,
+    ) -> PhaseMeasurement {
+        let timed = TimedPhase {
+            phase,
+            duration,
+            sync: self.settings.sync,
+            first_index: self.settings.share.first_index,
+            counters: &self.counters,
+            control: &self.control,
+            runtime: &self.runtime,
+            start_at,
+        };
+        let cpu_before = process_cpu_time();
+        let wall_start = Instant::now();
+        let (snapshots, readings) = timed.run(&mut self.instances, on_tick);
+        let wall_seconds = wall_start.elapsed().as_secs_f64();
+        let cpu_seconds = match (cpu_before, process_cpu_time()) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before).as_secs_f64()),
+            _ => None,
+        };
+        let samples = &readings.memory_samples;
+        PhaseMeasurement {
+            snapshots,
+            cpu_seconds,
+            wall_seconds,
+            average_memory_bytes: (!samples.is_empty())
+                .then(|| samples.iter().sum::<u64>() / samples.len() as u64),
+        }
+    }
+
+    /// Cleanup and global cleanup (unless `--no-cleanup`), then close. Runs
+    /// at most once, on whatever instances exist.
+    pub(crate) fn cleanup(&mut self) {
+        if std::mem::replace(&mut self.cleaned_up, true) {
+            return;
+        }
+        if !self.settings.no_cleanup {
+            self.hook(Phase::Cleanup, false);
+            if self.global_setup_ran {
+                self.hook(Phase::GlobalCleanup, false);
+            }
+        }
+        self.hook(Phase::Close, false);
+        self.instances.clear();
+    }
+
+    /// Runs hook `phase`: global hooks on the first instance of this
+    /// process, the others on every instance.
+    fn hook(&mut self, phase: Phase, stop_on_failure: bool) {
+        let global = matches!(phase, Phase::GlobalSetup | Phase::GlobalCleanup);
+        let count = if global {
+            self.instances.len().min(1)
+        } else {
+            self.instances.len()
+        };
+        let first_index = self.settings.share.first_index;
+        self.runtime.block_on(hooks::run_hook(
+            &mut self.instances[..count],
+            first_index,
+            phase,
+            &self.control,
+            stop_on_failure,
+        ));
+    }
+}

@@ -1,0 +1,230 @@
+//! The channel between the parent and its worker processes: framed
+//! messages (a 4-byte big-endian length, then JSON) over a loopback TCP
+//! connection. Each side drains its incoming messages on a thread of its
+//! own, so a large message can never deadlock the two.
+
+use std::io::{Read, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::metrics::InstanceSnapshot;
+
+use super::failure::{Failure, Phase, Who};
+use super::local::PhaseMeasurement;
+
+/// Messages larger than this are refused as corrupt.
+const MAX_MESSAGE_BYTES: u32 = 1 << 30;
+
+/// The stages every process goes through together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Stage {
+    Setup,
+    PostSetup,
+    Warmup,
+    Run,
+    PreCleanup,
+    Cleanup,
+}
+
+/// From the parent to a worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ToWorker {
+    /// Run `stage`; timed stages start at `start_unix_nanos` (wall clock,
+    /// the same for every process on the machine) and last `duration_nanos`.
+    Begin {
+        stage: Stage,
+        start_unix_nanos: Option<u128>,
+        duration_nanos: u64,
+    },
+    /// Stop what you are doing (another process failed, or Ctrl-C); the
+    /// parent still sends the cleanup stages.
+    Cancel,
+    /// All stages are done: exit.
+    Exit,
+}
+
+/// From a worker to the parent.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ToParent {
+    /// First message on a new connection.
+    Hello {
+        token: String,
+        process_index: usize,
+        pid: u32,
+    },
+    /// Progress at status tick `tick` of the running timed stage.
+    Status {
+        tick: u32,
+        snapshots: Vec<InstanceSnapshot>,
+    },
+    /// An instance of the worker failed.
+    Failure(FailureMessage),
+    /// Ctrl-C reached the worker.
+    Interrupted,
+    /// The worker finished `stage`; timed stages carry their measurement.
+    StageDone {
+        stage: Stage,
+        measurement: Option<PhaseMeasurement>,
+    },
+}
+
+/// A [`Failure`] as plain data.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FailureMessage {
+    who: Who,
+    phase: Phase,
+    kind: String,
+    chain: Vec<String>,
+}
+
+impl From<&Failure> for FailureMessage {
+    fn from(failure: &Failure) -> Self {
+        Self {
+            who: failure.who,
+            phase: failure.phase,
+            kind: format!("{:?}", failure.error.kind()),
+            chain: failure.error.chain(),
+        }
+    }
+}
+
+impl From<FailureMessage> for Failure {
+    fn from(message: FailureMessage) -> Self {
+        let kind = match message.kind.as_str() {
+            "Usage" => ErrorKind::Usage,
+            "Environment" => ErrorKind::Environment,
+            "Unsupported" => ErrorKind::Unsupported,
+            "Panic" => ErrorKind::Panic,
+            "Io" => ErrorKind::Io,
+            _ => ErrorKind::Test,
+        };
+        // Rebuild the chain innermost first, so it prints exactly as it did
+        // in the worker.
+        let mut chain = message.chain.into_iter().rev();
+        let mut error = Error::new(kind, chain.next().unwrap_or_default());
+        for outer in chain {
+            error = error.context(outer);
+        }
+        Failure {
+            who: message.who,
+            phase: message.phase,
+            error,
+        }
+    }
+}
+
+/// Writes one framed message.
+pub(crate) fn write_message(
+    writer: &mut impl Write,
+    message: &impl Serialize,
+) -> std::io::Result<()> {
+    let body = serde_json::to_vec(message)?;
+    let length = u32::try_from(body.len())
+        .ok()
+        .filter(|length| *length <= MAX_MESSAGE_BYTES)
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "message too large")
+        })?;
+    // One write per message: a frame is never interleaved with another
+    // writer's (callers hold the stream's lock for the call).
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&length.to_be_bytes());
+    frame.extend_from_slice(&body);
+    writer.write_all(&frame)?;
+    writer.flush()
+}
+
+/// Reads one framed message; `Ok(None)` at a clean end of the stream.
+pub(crate) fn read_message<T: DeserializeOwned>(
+    reader: &mut impl Read,
+) -> std::io::Result<Option<T>> {
+    let mut length = [0u8; 4];
+    match reader.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let length = u32::from_be_bytes(length);
+    if length > MAX_MESSAGE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("a message of {length} bytes is corrupt"),
+        ));
+    }
+    let mut body = vec![0u8; length as usize];
+    reader.read_exact(&mut body)?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(std::io::Error::from)
+}
+
+/// Now on the wall clock, in nanoseconds since the Unix epoch.
+pub(crate) fn unix_nanos_now() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_nanos()
+}
+
+/// The local monotonic instant of a wall-clock time.
+pub(crate) fn instant_of_unix_nanos(unix_nanos: u128) -> std::time::Instant {
+    let now_unix = unix_nanos_now();
+    let now = std::time::Instant::now();
+    if unix_nanos >= now_unix {
+        now + Duration::from_nanos(u64::try_from(unix_nanos - now_unix).unwrap_or(u64::MAX))
+    } else {
+        now.checked_sub(Duration::from_nanos(
+            u64::try_from(now_unix - unix_nanos).unwrap_or(0),
+        ))
+        .unwrap_or(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_including_large_messages() {
+        let snapshots = vec![InstanceSnapshot::default(); 100_000];
+        let mut buffer = Vec::new();
+        write_message(&mut buffer, &ToParent::Status { tick: 3, snapshots }).unwrap();
+        write_message(&mut buffer, &ToWorker::Exit).unwrap();
+        let mut reader = buffer.as_slice();
+        match read_message::<ToParent>(&mut reader).unwrap() {
+            Some(ToParent::Status { tick, snapshots }) => {
+                assert_eq!(tick, 3);
+                assert_eq!(snapshots.len(), 100_000);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            read_message::<ToWorker>(&mut reader).unwrap(),
+            Some(ToWorker::Exit)
+        ));
+        assert!(read_message::<ToWorker>(&mut reader).unwrap().is_none());
+    }
+
+    #[test]
+    fn failures_keep_their_chain() {
+        let io = std::io::Error::other("connection reset");
+        let failure = Failure::new(3, Phase::Run, Error::from(io).context("downloading"));
+        let message = FailureMessage::from(&failure);
+        let json = serde_json::to_string(&message).unwrap();
+        let back = Failure::from(serde_json::from_str::<FailureMessage>(&json).unwrap());
+        assert_eq!(back.who, Who::Instance(3));
+        assert_eq!(back.phase, Phase::Run);
+        assert_eq!(back.error.chain(), vec!["downloading", "connection reset"]);
+    }
+
+    #[test]
+    fn wall_clock_maps_to_instants() {
+        let soon = unix_nanos_now() + 50_000_000;
+        let instant = instant_of_unix_nanos(soon);
+        let delta = instant.saturating_duration_since(std::time::Instant::now());
+        assert!(delta > Duration::from_millis(40) && delta <= Duration::from_millis(50));
+    }
+}
