@@ -7,7 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, LitStr, Meta, Token, Type, parse_macro_input};
 
 /// Registers a test: put it on the `impl PerfTest for MyTest` (or
-/// `BatchPerfTest`) block. The test is then listed and run by its type
+/// `BatchPerfTest`, `EventPerfTest`) block. The test is then listed and run by its type
 /// name. The description shown in the list is the first line of the impl
 /// block's doc comment, or `#[perfstress::test(description = "...")]`.
 #[proc_macro_attribute]
@@ -71,10 +71,11 @@ fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2
     let (constructor, sync_method, async_method) = match trait_name.as_str() {
         "PerfTest" => (quote!(single), "run_sync", "run_async"),
         "BatchPerfTest" => (quote!(batch), "run_batch_sync", "run_batch_async"),
+        "EventPerfTest" => (quote!(event), "start_events_sync", "start_events_async"),
         _ => {
             return Err(syn::Error::new_spanned(
                 trait_path,
-                "#[perfstress::test] supports `PerfTest` and `BatchPerfTest` impls",
+                "#[perfstress::test] supports `PerfTest`, `BatchPerfTest` and `EventPerfTest` impls",
             ));
         }
     };

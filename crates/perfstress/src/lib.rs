@@ -9,6 +9,7 @@ extern crate self as perfstress;
 
 mod cli;
 mod error;
+mod events;
 pub mod metrics;
 mod options;
 mod registry;
@@ -18,11 +19,14 @@ mod test;
 
 pub use cli::{main, run};
 pub use error::{Error, ErrorKind, Result};
+pub use events::EventSink;
 pub use options::GlobalOptions;
 pub use perfstress_macros::test;
 pub use registry::{TestEntry, find, tests};
 pub use runner::{ProcessShare, split};
-pub use test::{BatchPerfTest, NoOptions, PerfTest, TestContext, TestOptions, get_from_env};
+pub use test::{
+    BatchPerfTest, EventPerfTest, NoOptions, PerfTest, TestContext, TestOptions, get_from_env,
+};
 
 /// What `#[perfstress::test]` expands to refers to; not a public API.
 #[doc(hidden)]

@@ -3,8 +3,8 @@
 //! crate), so defining a test in the perf target is all it takes.
 
 use crate::options::GlobalOptions;
-use crate::runner::{self, Batch, Single};
-use crate::test::{BatchPerfTest, PerfTest};
+use crate::runner::{self, Batch, Event, Single};
+use crate::test::{BatchPerfTest, EventPerfTest, PerfTest};
 
 /// A registered test: its name, description, variants and entry points.
 pub struct TestEntry {
@@ -56,6 +56,23 @@ impl TestEntry {
             has_async,
             augment_args: <T::Options as clap::Args>::augment_args,
             launch: runner::launch::<Batch<T>>,
+        }
+    }
+
+    /// The entry of an event test.
+    pub const fn event<T: EventPerfTest>(
+        name: &'static str,
+        description: &'static str,
+        has_sync: bool,
+        has_async: bool,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            has_sync,
+            has_async,
+            augment_args: <T::Options as clap::Args>::augment_args,
+            launch: runner::launch::<Event<T>>,
         }
     }
 

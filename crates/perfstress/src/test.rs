@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::EventSink;
 
 /// What a test's own command-line options must be: a `clap::Args` type.
 ///
@@ -209,6 +210,62 @@ pub trait BatchPerfTest: Sized + Send + 'static {
                 "this test has no async variant (run_batch_async); run it with --sync",
             ))
         }
+    }
+}
+
+/// A test that measures events delivered through callbacks (an Event Hubs
+/// consumer, a Service Bus processor) rather than operations it calls.
+///
+/// The framework hands each instance an [`EventSink`] in [`new`](Self::new);
+/// the test keeps it and gives clones to its event source's callbacks, which
+/// call [`EventSink::event_raised`] per event and
+/// [`EventSink::error_raised`] on failure. After `setup`, the framework
+/// starts the source (`start_events_sync` with `--sync`, else
+/// `start_events_async`); before `cleanup` it stops it. Events count only
+/// during warm-up and the timed run; the results math is the same as for
+/// the other kinds, with the time of an instance's last event as its last
+/// completion.
+pub trait EventPerfTest: Sized + Send + 'static {
+    /// The test's own command-line options ([`NoOptions`] for none).
+    type Options: TestOptions;
+
+    /// Creates one instance with the sink its events go to.
+    fn new(
+        ctx: &TestContext<Self::Options>,
+        sink: EventSink,
+    ) -> impl Future<Output = Result<Self>> + Send;
+
+    lifecycle_hooks!();
+
+    /// Starts the event source for a sync run, outside any async runtime
+    /// (blocking clients are fine). It must return once the source runs: a
+    /// source that blocks gets threads of its own from the test.
+    fn start_events_sync(&mut self) -> Result<()> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "this test has no sync variant (start_events_sync); run it without --sync",
+        ))
+    }
+
+    /// Stops the event source started by `start_events_sync`.
+    fn stop_events_sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Starts the event source for an async run, e.g. by spawning tasks; it
+    /// must return once the source runs.
+    fn start_events_async(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async {
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                "this test has no async variant (start_events_async); run it with --sync",
+            ))
+        }
+    }
+
+    /// Stops the event source started by `start_events_async`.
+    fn stop_events_async(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
     }
 }
 

@@ -4,11 +4,13 @@
 #![deny(missing_docs)]
 
 mod batch;
+mod event;
 mod log;
 mod noop;
 mod sleep;
 
 pub use batch::{SampleBatchOptions, SampleBatchTest};
+pub use event::{SampleEventOptions, SampleEventTest};
 pub use log::{LogOptions, LogTest};
 pub use noop::NoOpTest;
 pub use sleep::{SleepOptions, SleepTest};

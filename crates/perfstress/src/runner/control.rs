@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use futures::future::AbortHandle;
 
-use super::failure::Failure;
+use super::failure::{Failure, Phase};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
 pub(crate) const EXIT_INTERRUPTED: i32 = 130;
@@ -50,6 +50,9 @@ pub(crate) struct RunControl {
     listener: OnceLock<Listener>,
     /// A worker process leaves messages about Ctrl-C to its parent.
     quiet: bool,
+    /// The phase in progress, for failures reported from outside the
+    /// framework's own calls (an event test's `error_raised`).
+    current_phase: Mutex<Phase>,
 }
 
 impl RunControl {
@@ -66,6 +69,7 @@ impl RunControl {
             cancelled: tokio::sync::watch::Sender::new(false),
             listener: OnceLock::new(),
             quiet,
+            current_phase: Mutex::new(Phase::Create),
         }
     }
 
@@ -78,6 +82,22 @@ impl RunControl {
         if let Some(listener) = self.listener.get() {
             listener(event);
         }
+    }
+
+    /// Records the phase in progress.
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        *self
+            .current_phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = phase;
+    }
+
+    /// The phase in progress.
+    pub(crate) fn current_phase(&self) -> Phase {
+        *self
+            .current_phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The flag workers poll.

@@ -4,13 +4,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::FutureExt;
 
 use crate::error::Result;
-use crate::test::{BatchPerfTest, PerfTest, TestContext, TestOptions};
+use crate::events::EventCounter;
+use crate::test::{BatchPerfTest, EventPerfTest, PerfTest, TestContext, TestOptions};
 
-use super::failure::Phase;
+use super::control::RunControl;
+use super::failure::{Failure, Phase};
 
 /// A boxed lifecycle hook (boxing happens once per hook call, never per
 /// operation).
@@ -20,10 +23,13 @@ pub(crate) type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send 
 pub(crate) trait Driver: Send + Sized + 'static {
     type Options: TestOptions;
 
-    fn create(ctx: &TestContext<Self::Options>) -> impl Future<Output = Result<Self>> + Send;
+    fn create(
+        ctx: &TestContext<Self::Options>,
+        control: &Arc<RunControl>,
+    ) -> impl Future<Output = Result<Self>> + Send;
 
     /// The future of lifecycle hook `phase` (global setup, setup, cleanup,
-    /// global cleanup or close).
+    /// global cleanup, close, or an event test's async start/stop events).
     fn hook(&mut self, phase: Phase) -> HookFuture<'_>;
 
     /// One run, synchronously; returns the number of results.
@@ -31,6 +37,21 @@ pub(crate) trait Driver: Send + Sized + 'static {
 
     /// One run, asynchronously; returns the number of results.
     fn run_async(&mut self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Event tests count through their sinks instead of a run loop.
+    fn event_counter(&self) -> Option<&EventCounter> {
+        None
+    }
+
+    /// Starts an event test's source (sync variant, outside the runtime).
+    fn start_events_sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stops an event test's source (sync variant, outside the runtime).
+    fn stop_events_sync(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Dispatches a hook phase to the test's method of that name.
@@ -42,6 +63,7 @@ macro_rules! dispatch_hook {
             Phase::Cleanup => Box::pin($test.cleanup()),
             Phase::GlobalCleanup => Box::pin($test.global_cleanup()),
             Phase::Close => Box::pin($test.close()),
+            Phase::StartEvents | Phase::StopEvents => Box::pin(async { Ok(()) }),
             other => unreachable!("{other} is not a lifecycle hook"),
         }
     };
@@ -53,7 +75,7 @@ pub(crate) struct Single<T>(pub(crate) T);
 impl<T: PerfTest> Driver for Single<T> {
     type Options = T::Options;
 
-    async fn create(ctx: &TestContext<T::Options>) -> Result<Self> {
+    async fn create(ctx: &TestContext<T::Options>, _control: &Arc<RunControl>) -> Result<Self> {
         T::new(ctx).await.map(Single)
     }
 
@@ -80,7 +102,7 @@ pub(crate) struct Batch<T>(pub(crate) T);
 impl<T: BatchPerfTest> Driver for Batch<T> {
     type Options = T::Options;
 
-    async fn create(ctx: &TestContext<T::Options>) -> Result<Self> {
+    async fn create(ctx: &TestContext<T::Options>, _control: &Arc<RunControl>) -> Result<Self> {
         T::new(ctx).await.map(Batch)
     }
 
@@ -96,5 +118,53 @@ impl<T: BatchPerfTest> Driver for Batch<T> {
     #[inline(always)]
     fn run_async(&mut self) -> impl Future<Output = Result<u64>> + Send {
         self.0.run_batch_async()
+    }
+}
+
+/// Adapts an [`EventPerfTest`]: no run loop; its sink counts the events.
+pub(crate) struct Event<T> {
+    test: T,
+    counter: EventCounter,
+}
+
+impl<T: EventPerfTest> Driver for Event<T> {
+    type Options = T::Options;
+
+    async fn create(ctx: &TestContext<T::Options>, control: &Arc<RunControl>) -> Result<Self> {
+        let parallel_index = ctx.parallel_index();
+        let control = control.clone();
+        let (counter, sink) = EventCounter::new(move |error| {
+            control.fail(Failure::new(parallel_index, control.current_phase(), error));
+        });
+        let test = T::new(ctx, sink).await?;
+        Ok(Event { test, counter })
+    }
+
+    fn hook(&mut self, phase: Phase) -> HookFuture<'_> {
+        match phase {
+            Phase::StartEvents => Box::pin(self.test.start_events_async()),
+            Phase::StopEvents => Box::pin(self.test.stop_events_async()),
+            other => dispatch_hook!(self.test, other),
+        }
+    }
+
+    fn run_sync(&mut self) -> Result<u64> {
+        unreachable!("event tests have no run loop")
+    }
+
+    async fn run_async(&mut self) -> Result<u64> {
+        unreachable!("event tests have no run loop")
+    }
+
+    fn event_counter(&self) -> Option<&EventCounter> {
+        Some(&self.counter)
+    }
+
+    fn start_events_sync(&mut self) -> Result<()> {
+        self.test.start_events_sync()
+    }
+
+    fn stop_events_sync(&mut self) -> Result<()> {
+        self.test.stop_events_sync()
     }
 }

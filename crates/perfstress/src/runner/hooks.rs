@@ -14,7 +14,7 @@ use super::failure::{Failure, Phase};
 /// stops the creation; the instances created so far are returned.
 pub(crate) async fn create_instances<D: Driver>(
     contexts: Vec<TestContext<D::Options>>,
-    control: &RunControl,
+    control: &std::sync::Arc<RunControl>,
 ) -> Vec<Option<D>>
 where
     D::Options: TestOptions,
@@ -26,7 +26,7 @@ where
         }
         let created = tokio::select! {
             biased;
-            created = AssertUnwindSafe(D::create(ctx)).catch_unwind() => created,
+            created = AssertUnwindSafe(D::create(ctx, control)).catch_unwind() => created,
             () = control.cancelled() => break,
         };
         match created {
@@ -89,5 +89,32 @@ pub(crate) async fn run_hook<D: Driver>(
         }
     } else {
         all.await;
+    }
+}
+
+/// Runs an event test's sync start (or stop) on each present instance, on
+/// this thread and outside the runtime, so blocking clients work. Starting
+/// stops at the first failure; stopping goes through every instance.
+pub(crate) fn run_sync_events<D: Driver>(
+    instances: &mut [Option<D>],
+    first_index: usize,
+    phase: Phase,
+    control: &RunControl,
+) {
+    for (offset, test) in instances.iter_mut().enumerate() {
+        let Some(test) = test.as_mut() else { continue };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match phase {
+            Phase::StartEvents => test.start_events_sync(),
+            _ => test.stop_events_sync(),
+        }));
+        let failure = match outcome {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => Failure::new(first_index + offset, phase, error),
+            Err(payload) => Failure::from_panic(first_index + offset, phase, payload),
+        };
+        control.fail(failure);
+        if phase == Phase::StartEvents {
+            return;
+        }
     }
 }

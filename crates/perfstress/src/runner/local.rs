@@ -49,6 +49,7 @@ pub(crate) struct LocalStages<D: Driver> {
     control: Arc<RunControl>,
     runtime: tokio::runtime::Runtime,
     global_setup_ran: bool,
+    events_started: bool,
     cleaned_up: bool,
 }
 
@@ -70,6 +71,7 @@ impl<D: Driver> LocalStages<D> {
             control,
             runtime,
             global_setup_ran: false,
+            events_started: false,
             cleaned_up: false,
         }
     }
@@ -89,6 +91,7 @@ impl<D: Driver> LocalStages<D> {
                 .with_flags(settings.insecure, settings.sync)
             })
             .collect();
+        self.control.set_phase(Phase::Create);
         self.instances = self
             .runtime
             .block_on(hooks::create_instances(contexts, &self.control));
@@ -98,6 +101,28 @@ impl<D: Driver> LocalStages<D> {
         }
         if !self.control.is_cancelled() {
             self.hook(Phase::Setup, true);
+        }
+        if self.is_event_test() && !self.control.is_cancelled() {
+            self.events_started = true;
+            self.events(Phase::StartEvents);
+        }
+    }
+
+    fn is_event_test(&self) -> bool {
+        self.instances
+            .iter()
+            .flatten()
+            .any(|test| test.event_counter().is_some())
+    }
+
+    /// Starts or stops an event test's sources, in the chosen variant.
+    fn events(&mut self, phase: Phase) {
+        if self.settings.sync {
+            self.control.set_phase(phase);
+            let first_index = self.settings.share.first_index;
+            hooks::run_sync_events(&mut self.instances, first_index, phase, &self.control);
+        } else {
+            self.hook(phase, phase == Phase::StartEvents);
         }
     }
 
@@ -119,6 +144,7 @@ impl<D: Driver> LocalStages<D> {
             runtime: &self.runtime,
             start_at,
         };
+        self.control.set_phase(phase);
         let cpu_before = process_cpu_time();
         let wall_start = Instant::now();
         let (snapshots, readings) = timed.run(&mut self.instances, on_tick);
@@ -143,6 +169,9 @@ impl<D: Driver> LocalStages<D> {
         if std::mem::replace(&mut self.cleaned_up, true) {
             return;
         }
+        if self.events_started {
+            self.events(Phase::StopEvents);
+        }
         if !self.settings.no_cleanup {
             self.hook(Phase::Cleanup, false);
             if self.global_setup_ran {
@@ -163,6 +192,7 @@ impl<D: Driver> LocalStages<D> {
             self.instances.len()
         };
         let first_index = self.settings.share.first_index;
+        self.control.set_phase(phase);
         self.runtime.block_on(hooks::run_hook(
             &mut self.instances[..count],
             first_index,

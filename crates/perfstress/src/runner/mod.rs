@@ -29,7 +29,7 @@ use crate::report::Console;
 
 use control::{RunControl, route_interrupts_to};
 use coordinator::Coordinator;
-pub(crate) use driver::{Batch, Driver, Single};
+pub(crate) use driver::{Batch, Driver, Event, Single};
 pub(crate) use failure::install_panic_hook;
 use local::{LocalSettings, LocalStages};
 pub use plan::{ProcessShare, split};

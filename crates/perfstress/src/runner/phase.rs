@@ -55,7 +55,13 @@ impl TimedPhase<'_> {
         for counters in self.counters.iter() {
             counters.reset();
         }
-        let readings = if self.sync {
+        let is_event_test = instances
+            .iter()
+            .flatten()
+            .any(|test| test.event_counter().is_some());
+        let readings = if is_event_test {
+            self.run_events(instances, on_tick)
+        } else if self.sync {
             self.run_threads(instances, on_tick)
         } else {
             self.run_tasks(instances, on_tick)
@@ -109,8 +115,42 @@ impl TimedPhase<'_> {
             barrier.wait();
             let start = self.agreed_start();
             let _ = start_cell.set(start);
-            self.drive_clock(start, on_tick)
+            self.drive_clock(start, on_tick, &|| {})
         })
+    }
+
+    /// An event test has no loop to run: open every instance's counter at
+    /// the start, publish the counts at each tick, close at the deadline.
+    fn run_events<D: Driver>(
+        &self,
+        instances: &mut [Option<D>],
+        on_tick: OnTick<'_>,
+    ) -> ClockReadings {
+        self.control.begin_phase(Vec::new());
+        let event_counters: Vec<_> = instances
+            .iter()
+            .map(|slot| {
+                slot.as_ref()
+                    .and_then(Driver::event_counter)
+                    .expect("every instance of an event test has a counter")
+            })
+            .collect();
+        let publish = || {
+            for (counter, counters) in event_counters.iter().zip(self.counters.iter()) {
+                let snapshot = counter.snapshot();
+                counters.publish(snapshot.completed_operations, snapshot.last_completion);
+            }
+        };
+        let start = self.agreed_start();
+        for counter in &event_counters {
+            counter.open(start);
+        }
+        let readings = self.drive_clock(start, on_tick, &publish);
+        for counter in &event_counters {
+            counter.close();
+        }
+        publish();
+        readings
     }
 
     fn run_tasks<D: Driver>(
@@ -161,7 +201,7 @@ impl TimedPhase<'_> {
         self.runtime.block_on(barrier.wait());
         let start = self.agreed_start();
         let _ = start_cell.set(start);
-        let readings = self.drive_clock(start, on_tick);
+        let readings = self.drive_clock(start, on_tick, &|| {});
         let finished = self.runtime.block_on(futures::future::join_all(tasks));
         for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
             match finished {
@@ -194,7 +234,12 @@ impl TimedPhase<'_> {
     /// On the coordinating thread (never a runtime worker, so a saturated
     /// runtime cannot starve it): one tick per interval at exact multiples
     /// of the interval from the start, then the deadline.
-    fn drive_clock(&self, start: Instant, on_tick: OnTick<'_>) -> ClockReadings {
+    fn drive_clock(
+        &self,
+        start: Instant,
+        on_tick: OnTick<'_>,
+        refresh: &dyn Fn(),
+    ) -> ClockReadings {
         let mut readings = ClockReadings::default();
         let deadline = start + self.duration;
         let mut tick: u32 = 1;
@@ -209,6 +254,7 @@ impl TimedPhase<'_> {
                 self.control.end_phase();
             }
             if next_tick <= deadline {
+                refresh();
                 let snapshots: Vec<_> = self
                     .counters
                     .iter()

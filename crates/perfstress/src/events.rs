@@ -1,0 +1,252 @@
+//! The sink through which an event test reports its events.
+//!
+//! An [`EventPerfTest`](crate::EventPerfTest) receives one [`EventSink`]
+//! per instance. The callbacks of its event source call
+//! [`event_raised`](EventSink::event_raised) for every event and
+//! [`error_raised`](EventSink::error_raised) on failure. Events count only
+//! while the framework counts (warm-up and the timed run).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::metrics::InstanceSnapshot;
+
+/// Nanoseconds since a process-wide origin: event times as plain numbers.
+fn now_nanos() -> u64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The counters of one sink clone. Each clone has its own, on its own cache
+/// lines, so threads that each hold a clone never contend.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard {
+    events: AtomicU64,
+    last_event_nanos: AtomicU64,
+}
+
+impl Shard {
+    fn reset(&self) {
+        self.events.store(0, Ordering::Relaxed);
+        self.last_event_nanos.store(0, Ordering::Relaxed);
+    }
+
+    /// Counts one event and stamps its time. Unlike an operation loop, an
+    /// event source can fall silent at any moment, so every event is timed:
+    /// the last one's time is exact, whatever the pattern of events.
+    #[inline]
+    fn record(&self) {
+        let now = now_nanos();
+        self.events.fetch_add(1, Ordering::Relaxed);
+        // A plain store: threads sharing one clone may store a time a few
+        // nanoseconds older than the latest, which no figure can notice.
+        self.last_event_nanos.store(now, Ordering::Relaxed);
+    }
+}
+
+/// What the framework and every clone of one instance's sink share.
+struct Channel {
+    counting: AtomicBool,
+    phase_start_nanos: AtomicU64,
+    shards: Mutex<Vec<Arc<Shard>>>,
+    on_error: Box<dyn Fn(Error) + Send + Sync>,
+    error_reported: AtomicBool,
+}
+
+/// Where an event test reports its events: cheap to clone, `Send` and
+/// `Sync`. Give each thread or task of the event source its own clone: each
+/// clone counts on its own cache line, so counting stays exact and costs a
+/// few nanoseconds however many threads raise events at once.
+pub struct EventSink {
+    channel: Arc<Channel>,
+    shard: Arc<Shard>,
+}
+
+impl Clone for EventSink {
+    fn clone(&self) -> Self {
+        let shard = Arc::new(Shard::default());
+        shard.reset();
+        lock(&self.channel.shards).push(shard.clone());
+        Self {
+            channel: self.channel.clone(),
+            shard,
+        }
+    }
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSink")
+            .field("counting", &self.channel.counting.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventSink {
+    /// One event happened. Counted only during warm-up and the timed run.
+    #[inline]
+    pub fn event_raised(&self) {
+        if self.channel.counting.load(Ordering::Relaxed) {
+            self.shard.record();
+        }
+    }
+
+    /// The event source failed: the run stops as a failure (exit 1) and
+    /// cleanup runs. Only the first error of an instance is reported.
+    pub fn error_raised(&self, error: impl Into<Error>) {
+        if !self.channel.error_reported.swap(true, Ordering::Relaxed) {
+            (self.channel.on_error)(error.into());
+        }
+    }
+}
+
+/// The framework's side of one instance's sink.
+pub(crate) struct EventCounter {
+    channel: Arc<Channel>,
+}
+
+impl EventCounter {
+    /// A counter and the first sink of an instance; errors go to `on_error`.
+    pub(crate) fn new(on_error: impl Fn(Error) + Send + Sync + 'static) -> (Self, EventSink) {
+        let shard = Arc::new(Shard::default());
+        shard.reset();
+        let channel = Arc::new(Channel {
+            counting: AtomicBool::new(false),
+            phase_start_nanos: AtomicU64::new(0),
+            shards: Mutex::new(vec![shard.clone()]),
+            on_error: Box::new(on_error),
+            error_reported: AtomicBool::new(false),
+        });
+        (
+            Self {
+                channel: channel.clone(),
+            },
+            EventSink { channel, shard },
+        )
+    }
+
+    /// Starts counting from zero; `start` is the phase start.
+    pub(crate) fn open(&self, start: Instant) {
+        let shards = lock(&self.channel.shards);
+        for shard in shards.iter() {
+            shard.reset();
+        }
+        let offset = start.saturating_duration_since(Instant::now());
+        let start_nanos = now_nanos() + u64::try_from(offset.as_nanos()).unwrap_or(0);
+        self.channel
+            .phase_start_nanos
+            .store(start_nanos, Ordering::Relaxed);
+        self.channel.counting.store(true, Ordering::Release);
+    }
+
+    /// Stops counting (events raised from now on are ignored).
+    pub(crate) fn close(&self) {
+        self.channel.counting.store(false, Ordering::Release);
+    }
+
+    /// Events so far in the phase, and the time of the last one (never
+    /// before the phase start; zero without events).
+    pub(crate) fn snapshot(&self) -> InstanceSnapshot {
+        let start = self.channel.phase_start_nanos.load(Ordering::Relaxed);
+        let mut completed_operations = 0;
+        let mut last_nanos = start;
+        for shard in lock(&self.channel.shards).iter() {
+            let events = shard.events.load(Ordering::Relaxed);
+            if events > 0 {
+                completed_operations += events;
+                last_nanos = last_nanos.max(shard.last_event_nanos.load(Ordering::Relaxed));
+            }
+        }
+        InstanceSnapshot {
+            completed_operations,
+            last_completion: if completed_operations == 0 {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos(last_nanos - start)
+            },
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter() -> (EventCounter, EventSink, Arc<Mutex<Vec<String>>>) {
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink_errors = errors.clone();
+        let (counter, sink) =
+            EventCounter::new(move |error| sink_errors.lock().unwrap().push(error.to_string()));
+        (counter, sink, errors)
+    }
+
+    #[test]
+    fn counts_only_while_open() {
+        let (counter, sink, _) = counter();
+        sink.event_raised();
+        counter.open(Instant::now());
+        for _ in 0..10 {
+            sink.event_raised();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        sink.event_raised();
+        counter.close();
+        sink.event_raised();
+        let snapshot = counter.snapshot();
+        assert_eq!(snapshot.completed_operations, 11);
+        assert!(snapshot.last_completion >= Duration::from_millis(2));
+    }
+
+    #[test]
+    fn no_events_means_zero_time() {
+        let (counter, _sink, _) = counter();
+        counter.open(Instant::now());
+        std::thread::sleep(Duration::from_millis(1));
+        assert_eq!(counter.snapshot(), InstanceSnapshot::default());
+    }
+
+    #[test]
+    fn many_threads_count_exactly() {
+        let (counter, sink, _) = counter();
+        counter.open(Instant::now());
+        std::thread::scope(|scope| {
+            // Eight threads with a clone each, four sharing one clone.
+            for _ in 0..8 {
+                let own = sink.clone();
+                scope.spawn(move || {
+                    for _ in 0..100_000 {
+                        own.event_raised();
+                    }
+                });
+            }
+            for _ in 0..4 {
+                let shared = &sink;
+                scope.spawn(move || {
+                    for _ in 0..100_000 {
+                        shared.event_raised();
+                    }
+                });
+            }
+        });
+        counter.close();
+        assert_eq!(counter.snapshot().completed_operations, 1_200_000);
+    }
+
+    #[test]
+    fn only_the_first_error_is_reported() {
+        let (_counter, sink, errors) = counter();
+        sink.error_raised(Error::msg("first"));
+        sink.clone().error_raised(Error::msg("second"));
+        assert_eq!(*errors.lock().unwrap(), vec!["first".to_owned()]);
+    }
+}
