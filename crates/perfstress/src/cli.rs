@@ -111,6 +111,19 @@ pub fn run(args: Vec<OsString>) -> i32 {
             }
         }
     }
+    if let Err(message) = check_combinations(entry, &global) {
+        console.error(&format!("error: {message}"));
+        return EXIT_USAGE;
+    }
+    if let Some(path) = global
+        .results_file
+        .as_ref()
+        .filter(|_| global.perfstress_worker.is_none())
+    {
+        if let Err(code) = remove_stale(&console, path) {
+            return code;
+        }
+    }
     if global.sync && !entry.has_sync {
         console.error(&format!(
             "error: {} has no sync variant (it does not implement run_sync); run it without --sync",
@@ -144,6 +157,23 @@ fn program_name(stem: &str) -> String {
         }
         _ => stem.to_owned(),
     }
+}
+
+/// Options that are valid alone but not together (or not for this test).
+fn check_combinations(entry: &TestEntry, global: &GlobalOptions) -> Result<(), String> {
+    if global.results_file.is_some() && !global.latency && global.rate.is_none() {
+        return Err(
+            "--results-file needs --latency (or --rate): it lists every operation's latency"
+                .to_owned(),
+        );
+    }
+    if entry.is_event && (global.latency || global.rate.is_some()) {
+        return Err(format!(
+            "{} is an event test: it has no operations to time (--latency) or pace (--rate)",
+            entry.name
+        ));
+    }
+    Ok(())
 }
 
 fn base_command(program: &str) -> clap::Command {

@@ -12,6 +12,7 @@ mod error;
 mod events;
 pub mod metrics;
 mod options;
+mod profile;
 mod registry;
 pub mod report;
 mod runner;

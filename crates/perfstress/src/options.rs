@@ -45,6 +45,42 @@ pub struct GlobalOptions {
     #[arg(long, value_name = "PATH", env = "PERFSTRESS_TEST_RESULTS")]
     pub test_results: Option<PathBuf>,
 
+    /// Record the latency of every operation of the timed run and print
+    /// its percentiles.
+    #[arg(short = 'l', long, env = "PERFSTRESS_LATENCY")]
+    pub latency: bool,
+
+    /// With --latency (or --rate): write every operation's latency as PerfAutomation's
+    /// JSON array (`[{"Time": ms, "Size": bytes}, ...]`) to PATH.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "latency",
+        env = "PERFSTRESS_RESULTS_FILE"
+    )]
+    pub results_file: Option<PathBuf>,
+
+    /// Target rate over all instances, in operations per second: operations
+    /// are started on a fixed schedule (open loop) and latency is reported
+    /// both as service time and corrected for the time spent behind
+    /// schedule. Implies --latency.
+    #[arg(short = 'r', long, value_name = "OPS", value_parser = parse_rate, env = "PERFSTRESS_RATE")]
+    pub rate: Option<f64>,
+
+    /// Profile the timed run; write a flame graph (SVG) and a pprof
+    /// protobuf per process.
+    #[arg(long, env = "PERFSTRESS_PROFILE")]
+    pub profile: bool,
+
+    /// Directory for --profile's files (default: the working directory).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "profile",
+        env = "PERFSTRESS_PROFILE_PATH"
+    )]
+    pub profile_path: Option<PathBuf>,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub bench: bool,
@@ -72,6 +108,11 @@ impl Default for GlobalOptions {
             no_cleanup: false,
             insecure: false,
             test_results: None,
+            latency: false,
+            results_file: None,
+            rate: None,
+            profile: false,
+            profile_path: None,
             bench: false,
             perfstress_worker: None,
         }
@@ -104,6 +145,15 @@ fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e9 => Ok(rate),
+        _ => Err(format!(
+            "expected operations per second, more than 0 and at most 1e9; got '{text}'"
+        )),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -155,6 +205,15 @@ mod tests {
         );
         assert!(parse_duration("inf").is_err());
         assert!(parse_warmup("-0.5").unwrap_err().contains("0 or more"));
+    }
+
+    #[test]
+    fn rate_must_be_positive() {
+        assert_eq!(parse_rate("100"), Ok(100.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("-5").is_err());
+        assert!(parse_rate("fast").is_err());
     }
 
     #[test]

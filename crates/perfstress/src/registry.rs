@@ -12,6 +12,8 @@ pub struct TestEntry {
     pub(crate) description: &'static str,
     pub(crate) has_sync: bool,
     pub(crate) has_async: bool,
+    /// Event tests have no operations to time or pace.
+    pub(crate) is_event: bool,
     pub(crate) augment_args: fn(clap::Command) -> clap::Command,
     pub(crate) launch: fn(&'static TestEntry, Invocation) -> i32,
 }
@@ -37,6 +39,7 @@ impl TestEntry {
             description,
             has_sync,
             has_async,
+            is_event: false,
             augment_args: <T::Options as clap::Args>::augment_args,
             launch: runner::launch::<Single<T>>,
         }
@@ -54,6 +57,7 @@ impl TestEntry {
             description,
             has_sync,
             has_async,
+            is_event: false,
             augment_args: <T::Options as clap::Args>::augment_args,
             launch: runner::launch::<Batch<T>>,
         }
@@ -71,6 +75,7 @@ impl TestEntry {
             description,
             has_sync,
             has_async,
+            is_event: true,
             augment_args: <T::Options as clap::Args>::augment_args,
             launch: runner::launch::<Event<T>>,
         }

@@ -3,10 +3,12 @@
 //! [`PhaseSummary`]. Nothing here formats text.
 
 mod counters;
+mod latency;
 mod summary;
 mod tracker;
 
 pub use counters::{InstanceCounters, InstanceSnapshot};
+pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub use summary::{PhaseSummary, StatusSample, operations_per_second};
 pub(crate) use tracker::OperationTracker;
 mod process;

@@ -45,8 +45,52 @@ pub struct TestResults {
     /// nothing, from the parent's command to the last worker's reply).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub coordination_seconds: std::collections::BTreeMap<String, f64>,
+    /// With --latency: the timed run's latency (service time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyResults>,
+    /// With --rate: latency from each operation's scheduled start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_latency: Option<LatencyResults>,
+    /// --rate, in operations per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_rate: Option<f64>,
+    /// With --rate: operations that started more than 1 ms behind schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_starts: Option<u64>,
     /// The perfstress version that measured this.
     pub perfstress_version: String,
+}
+
+/// A latency distribution in the results file, in milliseconds.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyResults {
+    /// Operations recorded.
+    pub count: u64,
+    /// Percentile (`"p50"`, `"p99.9"`, ...) to milliseconds.
+    pub percentiles_ms: std::collections::BTreeMap<String, f64>,
+    /// Mean latency.
+    pub mean_ms: f64,
+    /// Smallest latency.
+    pub min_ms: f64,
+    /// Largest latency.
+    pub max_ms: f64,
+}
+
+impl From<&crate::metrics::LatencySummary> for LatencyResults {
+    fn from(summary: &crate::metrics::LatencySummary) -> Self {
+        let ms = |duration: std::time::Duration| duration.as_secs_f64() * 1e3;
+        Self {
+            count: summary.count,
+            percentiles_ms: summary
+                .percentiles
+                .iter()
+                .map(|(percentile, latency)| (format!("p{percentile}"), ms(*latency)))
+                .collect(),
+            mean_ms: ms(summary.mean),
+            min_ms: ms(summary.min),
+            max_ms: ms(summary.max),
+        }
+    }
 }
 
 /// One instance's figures in the results file.
@@ -116,6 +160,10 @@ mod tests {
             test_options: vec!["--initial-delay-ms 100".into()],
             instances: vec![],
             coordination_seconds: Default::default(),
+            latency: None,
+            corrected_latency: None,
+            target_rate: None,
+            late_starts: None,
             perfstress_version: "0.1.0".into(),
         };
         write_test_results(&path, &results).unwrap();

@@ -158,14 +158,7 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
             return EXIT_FAILED;
         }
     };
-    let local_settings = LocalSettings {
-        test_name: settings.entry.name,
-        parallel: settings.global.parallel,
-        share,
-        sync: settings.global.sync,
-        insecure: settings.global.insecure,
-        no_cleanup: settings.global.no_cleanup,
-    };
+    let local_settings = LocalSettings::new(&settings, share);
     let mut local = LocalStages::<D>::new(local_settings, options, control.clone(), runtime);
     while let Ok(command) = received.recv() {
         match command {
@@ -193,7 +186,12 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
                                     snapshots: snapshots.to_vec(),
                                 });
                             };
-                        Some(local.timed(phase, duration, start_at, &mut on_tick))
+                        Some(Box::new(local.timed(
+                            phase,
+                            duration,
+                            start_at,
+                            &mut on_tick,
+                        )))
                     }
                     Stage::Cleanup => {
                         local.cleanup();

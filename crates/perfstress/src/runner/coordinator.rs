@@ -8,13 +8,17 @@ use std::time::Duration;
 use crate::metrics::{InstanceSnapshot, PhaseSummary, StatusSample};
 use crate::options::GlobalOptions;
 use crate::registry::TestEntry;
-use crate::report::{Console, InstanceResults, TestResults, write_test_results};
+use crate::report::{
+    Console, InstanceResults, LatencyResults, TestResults, format_count, format_significant,
+    latency_table, write_operations_file, write_test_results,
+};
 
 use super::EXIT_FAILED;
 use super::control::RunControl;
 use super::driver::Driver;
 use super::failure::Phase;
 use super::local::{LocalStages, PhaseMeasurement};
+use super::timing::LATE_START_THRESHOLD;
 
 /// The stages of a run, carried out by this process or by worker processes.
 /// Failures are recorded in the run's [`RunControl`].
@@ -112,6 +116,25 @@ impl Coordinator<'_> {
         if code != 0 {
             return code;
         }
+        if let (Some(path), Some(latency)) = (
+            &self.global.results_file,
+            measurement
+                .as_ref()
+                .and_then(|measurement| measurement.latency.as_ref()),
+        ) {
+            let size = size_option(self.test_options);
+            if let Err(error) = write_operations_file(path, &latency.service, size) {
+                self.console.error(&format!(
+                    "error: cannot write the results file {}: {error}",
+                    path.display()
+                ));
+                return EXIT_FAILED;
+            }
+            self.console.line(&format!(
+                "Per-operation results written to {}",
+                path.display()
+            ));
+        }
         match (measurement, &self.global.test_results) {
             (Some(measurement), Some(path)) => {
                 let results = self.test_results(measurement, stages.coordination());
@@ -174,8 +197,53 @@ impl Coordinator<'_> {
             self.console
                 .line("(partial results: the phase was interrupted)");
         }
+        if phase == Phase::Run {
+            self.report_run_extras(&measurement);
+        }
         self.end_stage();
         measurement
+    }
+
+    /// After the timed run's results: latency tables, the rate, profiles.
+    fn report_run_extras(&self, measurement: &PhaseMeasurement) {
+        if let Some(latency) = &measurement.latency {
+            self.console.line("");
+            self.console.stage("Latency Distribution");
+            for line in latency_table(&latency.service.summary()) {
+                self.console.line(&line);
+            }
+            if let Some(corrected) = &latency.corrected {
+                self.console.line("");
+                self.console.stage("Corrected Latency Distribution");
+                for line in latency_table(&corrected.summary()) {
+                    self.console.line(&line);
+                }
+            }
+        }
+        if let Some(rate) = self.global.rate {
+            let achieved =
+                PhaseSummary::from_instances(measurement.snapshots.clone()).operations_per_second;
+            let late = measurement
+                .latency
+                .as_ref()
+                .map_or(0, |latency| latency.late_starts);
+            let started = measurement
+                .latency
+                .as_ref()
+                .map_or(0, |latency| latency.service.count());
+            self.console.line("");
+            self.console.line(&format!(
+                "Target rate {} ops/s, achieved {} ops/s; {} of {} operations started late (more than {} ms behind schedule)",
+                format_significant(rate),
+                format_significant(achieved),
+                format_count(late),
+                format_count(started),
+                LATE_START_THRESHOLD.as_millis(),
+            ));
+        }
+        for path in &measurement.profile_files {
+            self.console.line(&format!("Profile written to {path}"));
+        }
     }
 
     /// Reports the failures of the stage and leaves a blank line.
@@ -227,7 +295,43 @@ impl Coordinator<'_> {
                 })
                 .collect(),
             coordination_seconds: coordination.into_iter().collect(),
+            latency: measurement
+                .latency
+                .as_ref()
+                .map(|latency| LatencyResults::from(&latency.service.summary())),
+            corrected_latency: measurement
+                .latency
+                .as_ref()
+                .and_then(|latency| latency.corrected.as_ref())
+                .map(|corrected| LatencyResults::from(&corrected.summary())),
+            target_rate: self.global.rate,
+            late_starts: measurement
+                .latency
+                .as_ref()
+                .filter(|_| self.global.rate.is_some())
+                .map(|latency| latency.late_starts),
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
+    }
+}
+
+/// The test's `--size` option (what PerfAutomation reports MB/s from), or -1.
+fn size_option(test_options: &[String]) -> i64 {
+    test_options
+        .iter()
+        .find_map(|option| option.strip_prefix("--size "))
+        .and_then(|size| size.trim().parse().ok())
+        .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_comes_from_the_test_options() {
+        assert_eq!(size_option(&["--size 1024".to_owned()]), 1024);
+        assert_eq!(size_option(&["--count 3".to_owned()]), -1);
+        assert_eq!(size_option(&[]), -1);
     }
 }

@@ -8,14 +8,18 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{InstanceCounters, InstanceSnapshot, process_cpu_time};
+use crate::profile::{ProfileTarget, Profiler, profile_directory};
 use crate::test::TestContext;
 
+use super::RunSettings;
 use super::control::RunControl;
 use super::driver::Driver;
+use super::failure::Failure;
 use super::failure::Phase;
 use super::hooks;
 use super::phase::{OnTick, TimedPhase};
 use super::plan::ProcessShare;
+use super::timing::{LatencyRecord, TimingPlan};
 
 /// What one process measured in a timed phase.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -28,6 +32,10 @@ pub(crate) struct PhaseMeasurement {
     pub(crate) wall_seconds: f64,
     /// Mean resident memory of the process during the phase, in bytes.
     pub(crate) average_memory_bytes: Option<u64>,
+    /// Latency of the process's operations (timed run with --latency).
+    pub(crate) latency: Option<LatencyRecord>,
+    /// Files --profile wrote.
+    pub(crate) profile_files: Vec<String>,
 }
 
 /// How the instances of this process are to be run.
@@ -38,6 +46,31 @@ pub(crate) struct LocalSettings {
     pub(crate) sync: bool,
     pub(crate) insecure: bool,
     pub(crate) no_cleanup: bool,
+    /// --latency (or --rate, which implies it).
+    pub(crate) latency: bool,
+    pub(crate) rate: Option<f64>,
+    /// Where --profile writes, if profiling.
+    pub(crate) profile_directory: Option<std::path::PathBuf>,
+}
+
+impl LocalSettings {
+    /// The settings of the instances `share` of run `settings`.
+    pub(crate) fn new(settings: &RunSettings, share: ProcessShare) -> Self {
+        let global = &settings.global;
+        Self {
+            test_name: settings.entry.name,
+            parallel: global.parallel,
+            share,
+            sync: global.sync,
+            insecure: global.insecure,
+            no_cleanup: global.no_cleanup,
+            latency: global.latency || global.rate.is_some(),
+            rate: global.rate,
+            profile_directory: global
+                .profile
+                .then(|| profile_directory(global.profile_path.as_deref())),
+        }
+    }
 }
 
 /// The instances of this process and everything needed to run them.
@@ -143,12 +176,19 @@ impl<D: Driver> LocalStages<D> {
             control: &self.control,
             runtime: &self.runtime,
             start_at,
+            timing: TimingPlan {
+                record: self.settings.latency && phase == Phase::Run,
+                rate: self.settings.rate,
+                parallel: self.settings.parallel,
+            },
         };
         self.control.set_phase(phase);
+        let profiler = self.start_profiler(phase);
         let cpu_before = process_cpu_time();
         let wall_start = Instant::now();
         let (snapshots, readings) = timed.run(&mut self.instances, on_tick);
         let wall_seconds = wall_start.elapsed().as_secs_f64();
+        let profile_files = self.finish_profiler(profiler);
         let cpu_seconds = match (cpu_before, process_cpu_time()) {
             (Some(before), Some(after)) => Some(after.saturating_sub(before).as_secs_f64()),
             _ => None,
@@ -160,6 +200,52 @@ impl<D: Driver> LocalStages<D> {
             wall_seconds,
             average_memory_bytes: (!samples.is_empty())
                 .then(|| samples.iter().sum::<u64>() / samples.len() as u64),
+            latency: readings.latency,
+            profile_files,
+        }
+    }
+
+    /// Starts --profile's sampling for the timed run.
+    fn start_profiler(&self, phase: Phase) -> Option<Profiler> {
+        let directory = self
+            .settings
+            .profile_directory
+            .clone()
+            .filter(|_| phase == Phase::Run)?;
+        let target = ProfileTarget {
+            directory,
+            test_name: self.settings.test_name,
+            first_index: self.settings.share.first_index,
+            sync: self.settings.sync,
+        };
+        match Profiler::start(target) {
+            Ok(profiler) => Some(profiler),
+            Err(error) => {
+                self.control.fail(Failure::new(
+                    self.settings.share.first_index,
+                    phase,
+                    error.context("--profile"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn finish_profiler(&self, profiler: Option<Profiler>) -> Vec<String> {
+        match profiler.map(Profiler::finish) {
+            Some(Ok(paths)) => paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect(),
+            Some(Err(error)) => {
+                self.control.fail(Failure::new(
+                    self.settings.share.first_index,
+                    Phase::Run,
+                    error.context("--profile"),
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
         }
     }
 

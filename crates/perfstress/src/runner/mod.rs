@@ -15,6 +15,7 @@ mod phase;
 mod plan;
 mod protocol;
 mod remote;
+mod timing;
 mod worker;
 
 use std::ffi::OsString;
@@ -100,14 +101,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
                 return EXIT_FAILED;
             }
         };
-        let local_settings = LocalSettings {
-            test_name: entry.name,
-            parallel: settings.global.parallel,
-            share,
-            sync: settings.global.sync,
-            insecure: settings.global.insecure,
-            no_cleanup: settings.global.no_cleanup,
-        };
+        let local_settings = LocalSettings::new(&settings, share);
         let mut stages = LocalStages::<D>::new(local_settings, options, control.clone(), runtime);
         return coordinator.run(&mut stages);
     }

@@ -15,6 +15,7 @@ use crate::metrics::{InstanceCounters, InstanceSnapshot, resident_memory_bytes};
 use super::control::RunControl;
 use super::driver::Driver;
 use super::failure::{Failure, Phase};
+use super::timing::{LatencyRecord, Paced, Recorded, Timing, TimingPlan, Untimed};
 use super::worker::{run_async_loop, run_sync_loop};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
@@ -36,12 +37,16 @@ pub(crate) struct TimedPhase<'a> {
     /// The agreed start when several processes run the phase; `None`: start
     /// as soon as every instance is ready.
     pub(crate) start_at: Option<Instant>,
+    pub(crate) timing: TimingPlan,
 }
 
-/// What the clock saw besides the counters: samples of process memory.
+/// What a phase saw besides the counters.
 #[derive(Default)]
-pub(crate) struct ClockReadings {
+pub(crate) struct PhaseReadings {
+    /// Samples of the process's resident memory, one per tick.
     pub(crate) memory_samples: Vec<u64>,
+    /// The latency of every instance, merged; `None` if not recorded.
+    pub(crate) latency: Option<LatencyRecord>,
 }
 
 impl TimedPhase<'_> {
@@ -51,7 +56,7 @@ impl TimedPhase<'_> {
         &self,
         instances: &mut [Option<D>],
         on_tick: OnTick<'_>,
-    ) -> (Vec<InstanceSnapshot>, ClockReadings) {
+    ) -> (Vec<InstanceSnapshot>, PhaseReadings) {
         for counters in self.counters.iter() {
             counters.reset();
         }
@@ -59,12 +64,18 @@ impl TimedPhase<'_> {
             .iter()
             .flatten()
             .any(|test| test.event_counter().is_some());
+        let clock = quanta::Clock::new();
+        let plan = self.timing;
         let readings = if is_event_test {
             self.run_events(instances, on_tick)
-        } else if self.sync {
-            self.run_threads(instances, on_tick)
+        } else if let Some(rate) = plan.rate {
+            self.run_timed(instances, on_tick, |index| {
+                Paced::new(clock.clone(), rate, plan.parallel, index, plan.record)
+            })
+        } else if plan.record {
+            self.run_timed(instances, on_tick, |_| Recorded::new(clock.clone()))
         } else {
-            self.run_tasks(instances, on_tick)
+            self.run_timed(instances, on_tick, |_| Untimed)
         };
         let snapshots = self
             .counters
@@ -74,15 +85,42 @@ impl TimedPhase<'_> {
         (snapshots, readings)
     }
 
-    fn run_threads<D: Driver>(
+    /// Runs the operation loops with timing `make(parallel_index)`.
+    fn run_timed<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
         on_tick: OnTick<'_>,
-    ) -> ClockReadings {
+        make: impl Fn(usize) -> T,
+    ) -> PhaseReadings {
+        let (memory_samples, timings) = if self.sync {
+            self.run_threads(instances, on_tick, make)
+        } else {
+            self.run_tasks(instances, on_tick, make)
+        };
+        let mut latency: Option<LatencyRecord> = None;
+        for record in timings.into_iter().filter_map(Timing::into_record) {
+            match &mut latency {
+                Some(merged) => merged.merge(&record),
+                None => latency = Some(record),
+            }
+        }
+        PhaseReadings {
+            memory_samples,
+            latency,
+        }
+    }
+
+    fn run_threads<D: Driver, T: Timing>(
+        &self,
+        instances: &mut [Option<D>],
+        on_tick: OnTick<'_>,
+        make: impl Fn(usize) -> T,
+    ) -> (Vec<u64>, Vec<T>) {
         self.control.begin_phase(Vec::new());
         let barrier = Barrier::new(instances.len() + 1);
         let start_cell = OnceLock::new();
         std::thread::scope(|scope| {
+            let mut threads = Vec::with_capacity(instances.len());
             for (offset, slot) in instances.iter_mut().enumerate() {
                 let test = slot
                     .as_mut()
@@ -92,13 +130,14 @@ impl TimedPhase<'_> {
                 let counters = &self.counters[offset];
                 let control = &**self.control;
                 let phase = self.phase;
-                std::thread::Builder::new()
+                let mut timing = make(parallel_index);
+                let thread = std::thread::Builder::new()
                     .name(format!("perfstress-instance-{parallel_index}"))
                     .spawn_scoped(scope, move || {
                         barrier.wait();
                         let start = wait_for_start(start_cell);
                         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            run_sync_loop(test, counters, control.stop_flag(), start)
+                            run_sync_loop(test, counters, control.stop_flag(), start, &mut timing)
                         }));
                         match outcome {
                             Ok(Ok(())) => {}
@@ -109,14 +148,91 @@ impl TimedPhase<'_> {
                                 control.fail(Failure::from_panic(parallel_index, phase, payload))
                             }
                         }
+                        timing
                     })
                     .expect("the OS can start a thread per instance");
+                threads.push(thread);
             }
             barrier.wait();
             let start = self.agreed_start();
             let _ = start_cell.set(start);
-            self.drive_clock(start, on_tick, &|| {})
+            let memory_samples = self.drive_clock(start, on_tick, &|| {});
+            let timings = threads
+                .into_iter()
+                .filter_map(|thread| thread.join().ok())
+                .collect();
+            (memory_samples, timings)
         })
+    }
+
+    fn run_tasks<D: Driver, T: Timing>(
+        &self,
+        instances: &mut [Option<D>],
+        on_tick: OnTick<'_>,
+        make: impl Fn(usize) -> T,
+    ) -> (Vec<u64>, Vec<T>) {
+        let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
+        let start_cell = Arc::new(OnceLock::new());
+        let (abort_handles, registrations): (Vec<_>, Vec<_>) =
+            instances.iter().map(|_| AbortHandle::new_pair()).unzip();
+        self.control.begin_phase(abort_handles);
+        let mut tasks = Vec::with_capacity(instances.len());
+        for ((offset, slot), registration) in instances.iter_mut().enumerate().zip(registrations) {
+            let mut test = slot.take().expect("every instance exists in a timed phase");
+            let (barrier, start_cell) = (barrier.clone(), start_cell.clone());
+            let counters = self.counters.clone();
+            let control = self.control.clone();
+            let parallel_index = self.first_index + offset;
+            let phase = self.phase;
+            let mut timing = make(parallel_index);
+            tasks.push(self.runtime.spawn(async move {
+                barrier.wait().await;
+                let start = loop {
+                    match start_cell.get() {
+                        Some(start) => break *start,
+                        None => tokio::task::yield_now().await,
+                    }
+                };
+                let work = AssertUnwindSafe(run_async_loop(
+                    &mut test,
+                    &counters[offset],
+                    control.stop_flag(),
+                    start,
+                    &mut timing,
+                ))
+                .catch_unwind();
+                match Abortable::new(work, registration).await {
+                    // Aborted: another instance failed or Ctrl-C; already recorded.
+                    Err(_aborted) => {}
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(error))) => control.fail(Failure::new(parallel_index, phase, error)),
+                    Ok(Err(payload)) => {
+                        control.fail(Failure::from_panic(parallel_index, phase, payload))
+                    }
+                }
+                (test, timing)
+            }));
+        }
+        self.runtime.block_on(barrier.wait());
+        let start = self.agreed_start();
+        let _ = start_cell.set(start);
+        let memory_samples = self.drive_clock(start, on_tick, &|| {});
+        let finished = self.runtime.block_on(futures::future::join_all(tasks));
+        let mut timings = Vec::with_capacity(finished.len());
+        for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
+            match finished {
+                Ok((test, timing)) => {
+                    *slot = Some(test);
+                    timings.push(timing);
+                }
+                Err(join_error) => self.control.fail(Failure::new(
+                    self.first_index + offset,
+                    self.phase,
+                    Error::msg(format!("the instance's task was lost: {join_error}")),
+                )),
+            }
+        }
+        (memory_samples, timings)
     }
 
     /// An event test has no loop to run: open every instance's counter at
@@ -125,7 +241,7 @@ impl TimedPhase<'_> {
         &self,
         instances: &mut [Option<D>],
         on_tick: OnTick<'_>,
-    ) -> ClockReadings {
+    ) -> PhaseReadings {
         self.control.begin_phase(Vec::new());
         let event_counters: Vec<_> = instances
             .iter()
@@ -145,75 +261,15 @@ impl TimedPhase<'_> {
         for counter in &event_counters {
             counter.open(start);
         }
-        let readings = self.drive_clock(start, on_tick, &publish);
+        let memory_samples = self.drive_clock(start, on_tick, &publish);
         for counter in &event_counters {
             counter.close();
         }
         publish();
-        readings
-    }
-
-    fn run_tasks<D: Driver>(
-        &self,
-        instances: &mut [Option<D>],
-        on_tick: OnTick<'_>,
-    ) -> ClockReadings {
-        let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
-        let start_cell = Arc::new(OnceLock::new());
-        let (abort_handles, registrations): (Vec<_>, Vec<_>) =
-            instances.iter().map(|_| AbortHandle::new_pair()).unzip();
-        self.control.begin_phase(abort_handles);
-        let mut tasks = Vec::with_capacity(instances.len());
-        for ((offset, slot), registration) in instances.iter_mut().enumerate().zip(registrations) {
-            let mut test = slot.take().expect("every instance exists in a timed phase");
-            let (barrier, start_cell) = (barrier.clone(), start_cell.clone());
-            let counters = self.counters.clone();
-            let control = self.control.clone();
-            let parallel_index = self.first_index + offset;
-            let phase = self.phase;
-            tasks.push(self.runtime.spawn(async move {
-                barrier.wait().await;
-                let start = loop {
-                    match start_cell.get() {
-                        Some(start) => break *start,
-                        None => tokio::task::yield_now().await,
-                    }
-                };
-                let work = AssertUnwindSafe(run_async_loop(
-                    &mut test,
-                    &counters[offset],
-                    control.stop_flag(),
-                    start,
-                ))
-                .catch_unwind();
-                match Abortable::new(work, registration).await {
-                    // Aborted: another instance failed or Ctrl-C; already recorded.
-                    Err(_aborted) => {}
-                    Ok(Ok(Ok(()))) => {}
-                    Ok(Ok(Err(error))) => control.fail(Failure::new(parallel_index, phase, error)),
-                    Ok(Err(payload)) => {
-                        control.fail(Failure::from_panic(parallel_index, phase, payload))
-                    }
-                }
-                test
-            }));
+        PhaseReadings {
+            memory_samples,
+            latency: None,
         }
-        self.runtime.block_on(barrier.wait());
-        let start = self.agreed_start();
-        let _ = start_cell.set(start);
-        let readings = self.drive_clock(start, on_tick, &|| {});
-        let finished = self.runtime.block_on(futures::future::join_all(tasks));
-        for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
-            match finished {
-                Ok(test) => *slot = Some(test),
-                Err(join_error) => self.control.fail(Failure::new(
-                    self.first_index + offset,
-                    self.phase,
-                    Error::msg(format!("the instance's task was lost: {join_error}")),
-                )),
-            }
-        }
-        readings
     }
 
     /// Every instance is ready: the phase starts now, or at the moment the
@@ -233,14 +289,10 @@ impl TimedPhase<'_> {
 
     /// On the coordinating thread (never a runtime worker, so a saturated
     /// runtime cannot starve it): one tick per interval at exact multiples
-    /// of the interval from the start, then the deadline.
-    fn drive_clock(
-        &self,
-        start: Instant,
-        on_tick: OnTick<'_>,
-        refresh: &dyn Fn(),
-    ) -> ClockReadings {
-        let mut readings = ClockReadings::default();
+    /// of the interval from the start, then the deadline. Returns the
+    /// memory samples taken at the ticks.
+    fn drive_clock(&self, start: Instant, on_tick: OnTick<'_>, refresh: &dyn Fn()) -> Vec<u64> {
+        let mut memory_samples = Vec::new();
         let deadline = start + self.duration;
         let mut tick: u32 = 1;
         loop {
@@ -262,7 +314,7 @@ impl TimedPhase<'_> {
                     .collect();
                 on_tick(tick, &snapshots);
                 if let Some(bytes) = resident_memory_bytes() {
-                    readings.memory_samples.push(bytes);
+                    memory_samples.push(bytes);
                 }
                 tick += 1;
             }
@@ -270,7 +322,7 @@ impl TimedPhase<'_> {
                 break;
             }
         }
-        readings
+        memory_samples
     }
 }
 

@@ -67,7 +67,7 @@ pub(crate) enum ToParent {
     /// The worker finished `stage`; timed stages carry their measurement.
     StageDone {
         stage: Stage,
-        measurement: Option<PhaseMeasurement>,
+        measurement: Option<Box<PhaseMeasurement>>,
     },
 }
 

@@ -200,7 +200,7 @@ impl RemoteStages {
                         measurement,
                     },
                 ) if finished == stage => {
-                    measurements[index] = measurement;
+                    measurements[index] = measurement.map(|measurement| *measurement);
                     done[index] = true;
                 }
                 Event::Message(_, _) => {}
@@ -298,6 +298,13 @@ impl Stages for RemoteStages {
         let mut memory = Some(0);
         for measurement in measurements.into_iter().flatten() {
             merged.snapshots.extend(measurement.snapshots);
+            merged.profile_files.extend(measurement.profile_files);
+            if let Some(latency) = measurement.latency {
+                match &mut merged.latency {
+                    Some(all) => all.merge(&latency),
+                    None => merged.latency = Some(latency),
+                }
+            }
             merged.wall_seconds = merged.wall_seconds.max(measurement.wall_seconds);
             cpu = cpu.zip(measurement.cpu_seconds).map(|(a, b)| a + b);
             memory = memory

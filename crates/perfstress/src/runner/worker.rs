@@ -1,6 +1,7 @@
-//! The per-operation loops: the hot path. Generic over the test type (no
-//! `dyn`, no allocation, no lock per operation); each instance writes only
-//! its own counters; the end of the phase is one relaxed flag.
+//! The per-operation loops: the hot path. Generic over the test type and
+//! the timing strategy (no `dyn`, no allocation, no lock per operation);
+//! each instance writes only its own counters; the end of the phase is one
+//! relaxed flag.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use crate::error::Result;
 use crate::metrics::{InstanceCounters, OperationTracker};
 
 use super::driver::Driver;
+use super::timing::Timing;
 
 /// An async instance that never awaits anything pending would keep its
 /// runtime worker forever, starving the other instances queued there; it
@@ -16,19 +18,22 @@ use super::driver::Driver;
 const YIELD_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Runs `test` synchronously until `stop` is set.
-pub(crate) fn run_sync_loop<D: Driver>(
+pub(crate) fn run_sync_loop<D: Driver, T: Timing>(
     test: &mut D,
     counters: &InstanceCounters,
     stop: &AtomicBool,
     phase_start: Instant,
+    timing: &mut T,
 ) -> Result<()> {
     let mut tracker = OperationTracker::new(counters, phase_start);
+    timing.begin();
     let result = loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || !timing.before_sync(stop) {
             break Ok(());
         }
         match test.run_sync() {
             Ok(results) => {
+                timing.after();
                 tracker.record(results);
             }
             Err(error) => break Err(error),
@@ -39,16 +44,18 @@ pub(crate) fn run_sync_loop<D: Driver>(
 }
 
 /// Runs `test` asynchronously until `stop` is set.
-pub(crate) async fn run_async_loop<D: Driver>(
+pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
     test: &mut D,
     counters: &InstanceCounters,
     stop: &AtomicBool,
     phase_start: Instant,
+    timing: &mut T,
 ) -> Result<()> {
     let mut tracker = OperationTracker::new(counters, phase_start);
     let mut last_yield = phase_start;
+    timing.begin();
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || !timing.before_async(stop).await {
             break;
         }
         let results = match test.run_async().await {
@@ -58,6 +65,7 @@ pub(crate) async fn run_async_loop<D: Driver>(
                 return Err(error);
             }
         };
+        timing.after();
         if let Some(now) = tracker.record(results) {
             if now.saturating_duration_since(last_yield) >= YIELD_INTERVAL {
                 last_yield = now;

@@ -1,0 +1,172 @@
+//! Latency as HdrHistograms: constant memory however long the run,
+//! mergeable across instances and processes, nanosecond precision with
+//! three significant digits.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+/// The percentiles reported, as in the family.
+pub const PERCENTILES: [f64; 7] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0];
+
+/// Longest latency recorded exactly: an hour (longer ones are clamped).
+const HIGHEST_TRACKABLE_NANOS: u64 = 3_600_000_000_000;
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A latency histogram in nanoseconds.
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    histogram: Histogram<u64>,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LatencyHistogram {
+    /// An empty histogram (1 ns to 1 h, 3 significant digits).
+    pub fn new() -> Self {
+        Self {
+            histogram: Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_NANOS, SIGNIFICANT_DIGITS)
+                .expect("the bounds are valid"),
+        }
+    }
+
+    /// Records one latency.
+    #[inline]
+    pub fn record_nanos(&mut self, nanos: u64) {
+        self.histogram
+            .saturating_record(nanos.clamp(1, HIGHEST_TRACKABLE_NANOS));
+    }
+
+    /// Adds every sample of `other`.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        // Both have the same bounds, so this cannot fail.
+        let _ = self.histogram.add(&other.histogram);
+    }
+
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// The latency at percentile `percentile` (0-100), nearest rank.
+    pub fn percentile(&self, percentile: f64) -> Duration {
+        Duration::from_nanos(self.histogram.value_at_percentile(percentile))
+    }
+
+    /// Smallest, largest and mean latency; zero without samples.
+    pub fn min_max_mean(&self) -> (Duration, Duration, Duration) {
+        if self.histogram.is_empty() {
+            return (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        }
+        (
+            Duration::from_nanos(self.histogram.min()),
+            Duration::from_nanos(self.histogram.max()),
+            Duration::from_secs_f64(self.histogram.mean() / 1e9),
+        )
+    }
+
+    /// Every recorded value (the middle of its bucket) with its count, in
+    /// increasing order: the samples, reconstructed to the histogram's
+    /// precision.
+    pub fn values(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
+        self.histogram.iter_recorded().map(|value| {
+            let nanos = self.histogram.median_equivalent(value.value_iterated_to());
+            (Duration::from_nanos(nanos), value.count_at_value())
+        })
+    }
+
+    /// The summary figures of this histogram.
+    pub fn summary(&self) -> LatencySummary {
+        let (min, max, mean) = self.min_max_mean();
+        LatencySummary {
+            count: self.count(),
+            percentiles: PERCENTILES
+                .iter()
+                .map(|&percentile| (percentile, self.percentile(percentile)))
+                .collect(),
+            min,
+            max,
+            mean,
+        }
+    }
+}
+
+/// What a latency histogram says, as plain data for reporters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencySummary {
+    /// Samples recorded.
+    pub count: u64,
+    /// `(percentile, latency)` for each of [`PERCENTILES`].
+    pub percentiles: Vec<(f64, Duration)>,
+    /// The smallest sample.
+    pub min: Duration,
+    /// The largest sample.
+    pub max: Duration,
+    /// The mean of the samples.
+    pub mean: Duration,
+}
+
+// Histograms cross process boundaries in the compact, compressed V2 format.
+impl Serialize for LatencyHistogram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.histogram, &mut bytes)
+            .map_err(|error| serde::ser::Error::custom(format!("{error:?}")))?;
+        serializer.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for LatencyHistogram {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes: Vec<u8> = Vec::deserialize(deserializer)?;
+        let histogram: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|error| serde::de::Error::custom(format!("{error:?}")))?;
+        let mut merged = LatencyHistogram::new();
+        let _ = merged.histogram.add(&histogram);
+        Ok(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_within_precision() {
+        let mut histogram = LatencyHistogram::new();
+        for micros in 1..=1000u64 {
+            histogram.record_nanos(micros * 1000);
+        }
+        let p50 = histogram.percentile(50.0).as_nanos() as f64;
+        assert!((p50 - 500_000.0).abs() / 500_000.0 < 0.001, "{p50}");
+        let p99 = histogram.percentile(99.0).as_nanos() as f64;
+        assert!((p99 - 990_000.0).abs() / 990_000.0 < 0.001, "{p99}");
+        assert_eq!(histogram.count(), 1000);
+        let total: u64 = histogram.values().map(|(_, count)| count).sum();
+        assert_eq!(total, 1000);
+    }
+
+    #[test]
+    fn merge_and_serialize_keep_every_sample() {
+        let mut first = LatencyHistogram::new();
+        let mut second = LatencyHistogram::new();
+        for nanos in 0..10_000 {
+            first.record_nanos(100 + nanos);
+            second.record_nanos(5_000_000 + nanos);
+        }
+        let json = serde_json::to_string(&second).unwrap();
+        let second: LatencyHistogram = serde_json::from_str(&json).unwrap();
+        first.merge(&second);
+        assert_eq!(first.count(), 20_000);
+        assert!(first.percentile(100.0) >= Duration::from_nanos(5_009_000));
+        assert!(first.percentile(25.0) < Duration::from_micros(11));
+    }
+}

@@ -1,0 +1,119 @@
+//! `--profile`: sample the timed run with a CPU profiler and write, per
+//! process, a flame graph (SVG) and a pprof protobuf.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Samples per second: a prime, so sampling does not beat with periodic work.
+#[cfg(unix)]
+const FREQUENCY: i32 = 997;
+
+/// Where and under which name a process writes its profile.
+#[derive(Clone, Debug)]
+pub(crate) struct ProfileTarget {
+    pub(crate) directory: PathBuf,
+    pub(crate) test_name: &'static str,
+    pub(crate) first_index: usize,
+    pub(crate) sync: bool,
+}
+
+impl ProfileTarget {
+    /// `profile-{TestName}-{first parallel index}-{sync|async}` in the directory.
+    fn stem(&self) -> PathBuf {
+        let variant = if self.sync { "sync" } else { "async" };
+        self.directory.join(format!(
+            "profile-{}-{}-{variant}",
+            self.test_name, self.first_index
+        ))
+    }
+}
+
+/// A running profiler; [`finish`](Profiler::finish) writes the files.
+pub(crate) struct Profiler {
+    #[cfg(unix)]
+    guard: pprof::ProfilerGuard<'static>,
+    target: ProfileTarget,
+}
+
+impl Profiler {
+    /// Starts sampling this process.
+    pub(crate) fn start(target: ProfileTarget) -> Result<Self> {
+        #[cfg(unix)]
+        {
+            let guard = pprof::ProfilerGuardBuilder::default()
+                .frequency(FREQUENCY)
+                .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+                .build()
+                .map_err(|error| {
+                    Error::with_source(ErrorKind::Io, "cannot start the profiler", error)
+                })?;
+            Ok(Self { guard, target })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = target;
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                "--profile is supported on Unix only",
+            ))
+        }
+    }
+
+    /// Stops sampling and writes `<stem>.svg` and `<stem>.pb`; returns their paths.
+    pub(crate) fn finish(self) -> Result<Vec<PathBuf>> {
+        #[cfg(unix)]
+        {
+            use pprof::protos::Message;
+
+            let report = self.guard.report().build().map_err(|error| {
+                Error::with_source(ErrorKind::Io, "cannot build the profile", error)
+            })?;
+            std::fs::create_dir_all(&self.target.directory).map_err(|error| {
+                io_error(
+                    &format!("cannot create {}", self.target.directory.display()),
+                    error,
+                )
+            })?;
+            let stem = self.target.stem();
+            let svg = stem.with_extension("svg");
+            let file = std::fs::File::create(&svg)
+                .map_err(|error| io_error(&format!("cannot create {}", svg.display()), error))?;
+            report
+                .flamegraph(std::io::BufWriter::new(file))
+                .map_err(|error| {
+                    Error::with_source(ErrorKind::Io, "cannot write the flame graph", error)
+                })?;
+            let protobuf = stem.with_extension("pb");
+            let profile = report.pprof().map_err(|error| {
+                Error::with_source(ErrorKind::Io, "cannot encode the profile", error)
+            })?;
+            let mut bytes = Vec::new();
+            profile.encode(&mut bytes).map_err(|error| {
+                Error::with_source(ErrorKind::Io, "cannot encode the profile", error)
+            })?;
+            write_file(&protobuf, &bytes)?;
+            Ok(vec![svg, protobuf])
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Vec::new())
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes)
+        .map_err(|error| io_error(&format!("cannot write {}", path.display()), error))
+}
+
+fn io_error(message: &str, error: std::io::Error) -> Error {
+    Error::with_source(ErrorKind::Io, message.to_owned(), error)
+}
+
+/// The directory profiles go to: `--profile-path`, else the working directory.
+pub(crate) fn profile_directory(path: Option<&Path>) -> PathBuf {
+    path.map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}

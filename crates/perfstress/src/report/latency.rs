@@ -1,0 +1,84 @@
+use std::time::Duration;
+
+use crate::metrics::LatencySummary;
+
+use super::format::format_significant;
+
+/// A latency with a unit that keeps it readable from nanoseconds to
+/// seconds, and four significant digits: `812.0 ns`, `12.35 µs`,
+/// `1.235 ms`, `2.500 s`.
+pub fn format_latency(latency: Duration) -> String {
+    let nanos = latency.as_nanos() as f64;
+    let (value, unit) = if nanos < 1e3 {
+        (nanos, "ns")
+    } else if nanos < 1e6 {
+        (nanos / 1e3, "µs")
+    } else if nanos < 1e9 {
+        (nanos / 1e6, "ms")
+    } else {
+        (nanos / 1e9, "s")
+    };
+    format!("{} {unit}", format_significant(value))
+}
+
+/// The lines of a latency table: one per percentile (the latency in
+/// milliseconds, as in the family, then in a readable unit), then the
+/// mean, min, max and count.
+pub fn latency_table(summary: &LatencySummary) -> Vec<String> {
+    let mut lines = Vec::with_capacity(summary.percentiles.len() + 2);
+    for (percentile, latency) in &summary.percentiles {
+        lines.push(format!(
+            "{:>7}%  {:>14} ms  {:>12}",
+            format_percentile(*percentile),
+            format_significant(latency.as_secs_f64() * 1e3),
+            format_latency(*latency)
+        ));
+    }
+    lines.push(format!(
+        "mean {}, min {}, max {}, {} operations",
+        format_latency(summary.mean),
+        format_latency(summary.min),
+        format_latency(summary.max),
+        super::format::format_count(summary.count)
+    ));
+    lines
+}
+
+fn format_percentile(percentile: f64) -> String {
+    if percentile.fract() == 0.0 {
+        format!("{percentile:.0}")
+    } else {
+        format!("{percentile}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_stay_readable() {
+        assert_eq!(format_latency(Duration::from_nanos(812)), "812.0 ns");
+        assert_eq!(format_latency(Duration::from_nanos(12_345)), "12.35 µs");
+        assert_eq!(format_latency(Duration::from_micros(1_235)), "1.235 ms");
+        assert_eq!(format_latency(Duration::from_millis(2_500)), "2.500 s");
+    }
+
+    #[test]
+    fn table_has_a_line_per_percentile() {
+        let summary = LatencySummary {
+            count: 10,
+            percentiles: vec![
+                (50.0, Duration::from_micros(7)),
+                (99.9, Duration::from_millis(3)),
+            ],
+            min: Duration::from_micros(5),
+            max: Duration::from_millis(3),
+            mean: Duration::from_micros(300),
+        };
+        let lines = latency_table(&summary);
+        assert_eq!(lines[0], "     50%        0.007000 ms      7.000 µs");
+        assert_eq!(lines[1], "   99.9%           3.000 ms      3.000 ms");
+        assert!(lines[2].contains("10 operations"));
+    }
+}

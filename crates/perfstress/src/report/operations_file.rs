@@ -1,0 +1,74 @@
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::metrics::LatencyHistogram;
+
+/// Writes `--results-file`: PerfAutomation's per-operation JSON array,
+/// `[{"Time": <ms>, "Size": <bytes or -1>}, ...]`, one entry per recorded
+/// operation. The entries come from the latency histogram (each value to
+/// its three significant digits, in increasing order), so memory stays
+/// constant however many operations there were; PerfAutomation sorts them
+/// for its percentiles anyway.
+pub fn write_operations_file(
+    path: &Path,
+    latency: &LatencyHistogram,
+    size: i64,
+) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
+    let write = || -> std::io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 16, std::fs::File::create(&temporary)?);
+        out.write_all(b"[")?;
+        let mut first = true;
+        for (latency, count) in latency.values() {
+            let entry = format!(
+                "{{\"Time\":{},\"Size\":{size}}}",
+                latency.as_secs_f64() * 1e3
+            );
+            for _ in 0..count {
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                out.write_all(entry.as_bytes())?;
+            }
+        }
+        out.write_all(b"]\n")?;
+        out.into_inner()
+            .map_err(|error| error.into_error())?
+            .sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    let outcome = write();
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_entry_per_operation() {
+        let mut latency = LatencyHistogram::new();
+        for micros in [100u64, 100, 250, 1_000_000] {
+            latency.record_nanos(micros * 1000);
+        }
+        let path = std::env::temp_dir().join(format!("perfstress-ops-{}.json", std::process::id()));
+        write_operations_file(&path, &latency, 1024).unwrap();
+        let entries: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(entries.len(), 4);
+        assert!(entries.iter().all(|entry| entry["Size"] == 1024));
+        let times: Vec<f64> = entries
+            .iter()
+            .map(|entry| entry["Time"].as_f64().unwrap())
+            .collect();
+        assert!((times[0] - 0.1).abs() < 0.0001, "{times:?}");
+        assert!((times[3] - 1000.0).abs() / 1000.0 < 0.001, "{times:?}");
+    }
+}

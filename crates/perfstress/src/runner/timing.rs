@@ -1,0 +1,325 @@
+//! How the per-operation loop times operations: not at all (the default:
+//! no clock read per operation), recording latency, or pacing operations to
+//! a target rate and recording both service time and corrected latency.
+//! The loop is generic over these, so the untimed loop pays nothing for
+//! their existence.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::LatencyHistogram;
+
+/// An operation that starts later than this behind its schedule counts as
+/// a late start.
+pub(crate) const LATE_START_THRESHOLD: Duration = Duration::from_millis(1);
+
+/// What a timed instance recorded in a phase.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct LatencyRecord {
+    /// Service time: from an operation's actual start to its completion.
+    pub(crate) service: LatencyHistogram,
+    /// With a target rate: from an operation's scheduled start to its
+    /// completion (includes the time it waited behind schedule).
+    pub(crate) corrected: Option<LatencyHistogram>,
+    /// With a target rate: operations that started late.
+    pub(crate) late_starts: u64,
+}
+
+impl LatencyRecord {
+    /// Adds `other`'s samples to this record.
+    pub(crate) fn merge(&mut self, other: &LatencyRecord) {
+        self.service.merge(&other.service);
+        match (&mut self.corrected, &other.corrected) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (None, Some(theirs)) => self.corrected = Some(theirs.clone()),
+            _ => {}
+        }
+        self.late_starts += other.late_starts;
+    }
+}
+
+/// How a timed phase times its operations.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TimingPlan {
+    /// Record latency (`--latency`, only in the timed run).
+    pub(crate) record: bool,
+    /// Target rate over all instances (`--rate`), in operations per second.
+    pub(crate) rate: Option<f64>,
+    /// Instances in all processes.
+    pub(crate) parallel: usize,
+}
+
+/// The timing strategy of the operation loop.
+pub(crate) trait Timing: Send + 'static {
+    /// Right before the first operation.
+    fn begin(&mut self);
+
+    /// Before each operation: waits for its scheduled time if paced.
+    /// Returns `false` if the phase ended while waiting.
+    fn before_sync(&mut self, stop: &AtomicBool) -> bool;
+
+    /// The async form of [`before_sync`](Self::before_sync).
+    fn before_async(&mut self, stop: &AtomicBool) -> impl Future<Output = bool> + Send;
+
+    /// After each completed operation.
+    fn after(&mut self);
+
+    /// What was recorded, if anything.
+    fn into_record(self) -> Option<LatencyRecord>;
+}
+
+/// No timing: the loop reads no clock per operation.
+pub(crate) struct Untimed;
+
+impl Timing for Untimed {
+    #[inline(always)]
+    fn begin(&mut self) {}
+
+    #[inline(always)]
+    fn before_sync(&mut self, _stop: &AtomicBool) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    async fn before_async(&mut self, _stop: &AtomicBool) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn after(&mut self) {}
+
+    fn into_record(self) -> Option<LatencyRecord> {
+        None
+    }
+}
+
+/// Records each operation's latency. One clock read per operation: the
+/// end of one operation is the start of the next (the loop's own work in
+/// between is a nanosecond). The clock is the TSC (`quanta`), a third of
+/// the cost of `Instant::now` on a VM.
+pub(crate) struct Recorded {
+    clock: quanta::Clock,
+    start: u64,
+    histogram: LatencyHistogram,
+}
+
+impl Recorded {
+    pub(crate) fn new(clock: quanta::Clock) -> Self {
+        Self {
+            clock,
+            start: 0,
+            histogram: LatencyHistogram::new(),
+        }
+    }
+}
+
+impl Timing for Recorded {
+    fn begin(&mut self) {
+        self.start = self.clock.raw();
+    }
+
+    #[inline(always)]
+    fn before_sync(&mut self, _stop: &AtomicBool) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    async fn before_async(&mut self, _stop: &AtomicBool) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn after(&mut self) {
+        let end = self.clock.raw();
+        self.histogram
+            .record_nanos(self.clock.delta_as_nanos(self.start, end));
+        self.start = end;
+    }
+
+    fn into_record(self) -> Option<LatencyRecord> {
+        Some(LatencyRecord {
+            service: self.histogram,
+            corrected: None,
+            late_starts: 0,
+        })
+    }
+}
+
+/// Paces operations to a schedule (open loop: the schedule does not wait
+/// for slow operations) and records service time and corrected latency.
+/// Operation `k` of the instance is due at `origin + offset + k * interval`;
+/// its corrected latency runs from that time, however late it started.
+pub(crate) struct Paced {
+    clock: quanta::Clock,
+    interval: Duration,
+    offset: Duration,
+    origin: quanta::Instant,
+    next: u64,
+    scheduled: quanta::Instant,
+    started: quanta::Instant,
+    /// Warm-up paces but does not record.
+    record: bool,
+    service: LatencyHistogram,
+    corrected: LatencyHistogram,
+    late_starts: u64,
+}
+
+/// Below this, waiting spins (or yields) instead of sleeping: sleeps
+/// overshoot by tens of microseconds (a millisecond for tokio's timer).
+const SPIN_BELOW: Duration = Duration::from_micros(200);
+const ASYNC_YIELD_BELOW: Duration = Duration::from_millis(2);
+/// A waiting instance checks the end of the phase at least this often.
+const MAX_SLEEP: Duration = Duration::from_millis(50);
+
+impl Paced {
+    /// Paces one of `parallel` instances to a total of `rate` operations per
+    /// second; instances are staggered so the total is evenly spread.
+    pub(crate) fn new(
+        clock: quanta::Clock,
+        rate: f64,
+        parallel: usize,
+        instance: usize,
+        record: bool,
+    ) -> Self {
+        let now = clock.now();
+        Self {
+            clock,
+            interval: Duration::from_secs_f64(parallel as f64 / rate),
+            offset: Duration::from_secs_f64(instance as f64 / rate),
+            origin: now,
+            next: 0,
+            scheduled: now,
+            started: now,
+            record,
+            service: LatencyHistogram::new(),
+            corrected: LatencyHistogram::new(),
+            late_starts: 0,
+        }
+    }
+
+    /// Sets the next operation's due time; returns how long until then.
+    fn schedule(&mut self) -> Option<Duration> {
+        self.scheduled = self.origin + self.offset + self.interval.mul_f64(self.next as f64);
+        self.next += 1;
+        let now = self.clock.now();
+        (self.scheduled > now).then(|| self.scheduled - now)
+    }
+
+    fn start(&mut self) {
+        self.started = self.clock.now();
+        if self.record
+            && self.started.saturating_duration_since(self.scheduled) > LATE_START_THRESHOLD
+        {
+            self.late_starts += 1;
+        }
+    }
+}
+
+impl Timing for Paced {
+    fn begin(&mut self) {
+        self.origin = self.clock.now();
+    }
+
+    fn before_sync(&mut self, stop: &AtomicBool) -> bool {
+        let mut remaining = self.schedule();
+        while let Some(wait) = remaining {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            if wait > SPIN_BELOW {
+                std::thread::sleep((wait - SPIN_BELOW / 2).min(MAX_SLEEP));
+            } else {
+                std::hint::spin_loop();
+            }
+            let now = self.clock.now();
+            remaining = (self.scheduled > now).then(|| self.scheduled - now);
+        }
+        self.start();
+        true
+    }
+
+    async fn before_async(&mut self, stop: &AtomicBool) -> bool {
+        let mut remaining = self.schedule();
+        while let Some(wait) = remaining {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            if wait > ASYNC_YIELD_BELOW {
+                tokio::time::sleep((wait - ASYNC_YIELD_BELOW / 2).min(MAX_SLEEP)).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+            let now = self.clock.now();
+            remaining = (self.scheduled > now).then(|| self.scheduled - now);
+        }
+        self.start();
+        true
+    }
+
+    fn after(&mut self) {
+        if self.record {
+            let end = self.clock.now();
+            self.service
+                .record_nanos(duration_nanos(end.saturating_duration_since(self.started)));
+            self.corrected.record_nanos(duration_nanos(
+                end.saturating_duration_since(self.scheduled),
+            ));
+        }
+    }
+
+    fn into_record(self) -> Option<LatencyRecord> {
+        self.record.then_some(LatencyRecord {
+            service: self.service,
+            corrected: Some(self.corrected),
+            late_starts: self.late_starts,
+        })
+    }
+}
+
+fn duration_nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_times_each_operation() {
+        let mut timing = Recorded::new(quanta::Clock::new());
+        timing.begin();
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(2));
+            timing.after();
+        }
+        let record = timing.into_record().unwrap();
+        assert_eq!(record.service.count(), 3);
+        assert!(record.service.percentile(0.0) >= Duration::from_millis(2));
+    }
+
+    #[test]
+    fn pacing_follows_the_schedule_and_counts_late_starts() {
+        let stop = AtomicBool::new(false);
+        // 200 ops/s for one instance: one every 5 ms.
+        let mut timing = Paced::new(quanta::Clock::new(), 200.0, 1, 0, true);
+        timing.begin();
+        let started = std::time::Instant::now();
+        for operation in 0..10 {
+            assert!(timing.before_sync(&stop));
+            if operation == 5 {
+                // A slow operation: the next ones start late.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            timing.after();
+        }
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(45), "{elapsed:?}");
+        let record = timing.into_record().unwrap();
+        assert!(record.late_starts >= 2, "{}", record.late_starts);
+        let corrected = record.corrected.unwrap();
+        assert!(corrected.percentile(100.0) > record.service.percentile(90.0));
+    }
+}
