@@ -14,6 +14,7 @@ mod options;
 mod registry;
 pub mod report;
 mod runner;
+pub mod streams;
 mod test;
 
 pub use cli::{main, run};
@@ -22,6 +23,7 @@ pub use options::GlobalOptions;
 pub use perfstress_macros::test;
 pub use registry::{TestEntry, find, tests};
 pub use runner::{ProcessShare, split};
+pub use streams::{AsyncRandomStream, RandomStream, WriteStream, get_random_bytes};
 pub use test::{BatchPerfTest, NoOptions, PerfTest, TestContext, TestOptions, get_from_env};
 
 /// What `#[perfstress::test]` expands to refers to; not a public API.
