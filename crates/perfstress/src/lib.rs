@@ -16,6 +16,7 @@ mod profile;
 mod registry;
 pub mod report;
 mod runner;
+pub mod streams;
 mod test;
 
 pub use cli::{main, run};
@@ -25,6 +26,7 @@ pub use options::GlobalOptions;
 pub use perfstress_macros::test;
 pub use registry::{TestEntry, find, tests};
 pub use runner::{ProcessShare, split};
+pub use streams::{AsyncRandomStream, RandomStream, WriteStream, get_random_bytes};
 pub use test::{
     BatchPerfTest, EventPerfTest, NoOptions, PerfTest, TestContext, TestOptions, get_from_env,
 };
