@@ -54,6 +54,11 @@ pub(crate) struct TimingPlan {
 
 /// The timing strategy of the operation loop.
 pub(crate) trait Timing: Send + 'static {
+    /// Whether `before_*` may wait. The async loop skips the call (and its
+    /// await point) entirely when not, which keeps the untimed loop as
+    /// tight as before.
+    const PACED: bool;
+
     /// Right before the first operation.
     fn begin(&mut self);
 
@@ -75,6 +80,8 @@ pub(crate) trait Timing: Send + 'static {
 pub(crate) struct Untimed;
 
 impl Timing for Untimed {
+    const PACED: bool = false;
+
     #[inline(always)]
     fn begin(&mut self) {}
 
@@ -117,6 +124,8 @@ impl Recorded {
 }
 
 impl Timing for Recorded {
+    const PACED: bool = false;
+
     fn begin(&mut self) {
         self.start = self.clock.raw();
     }
@@ -219,6 +228,8 @@ impl Paced {
 }
 
 impl Timing for Paced {
+    const PACED: bool = true;
+
     fn begin(&mut self) {
         self.origin = self.clock.now();
     }

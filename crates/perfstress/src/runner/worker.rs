@@ -28,7 +28,7 @@ pub(crate) fn run_sync_loop<D: Driver, T: Timing>(
     let mut tracker = OperationTracker::new(counters, phase_start);
     timing.begin();
     let result = loop {
-        if stop.load(Ordering::Relaxed) || !timing.before_sync(stop) {
+        if stop.load(Ordering::Relaxed) || (T::PACED && !timing.before_sync(stop)) {
             break Ok(());
         }
         match test.run_sync() {
@@ -55,7 +55,7 @@ pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
     let mut last_yield = phase_start;
     timing.begin();
     loop {
-        if stop.load(Ordering::Relaxed) || !timing.before_async(stop).await {
+        if stop.load(Ordering::Relaxed) || (T::PACED && !timing.before_async(stop).await) {
             break;
         }
         let results = match test.run_async().await {
