@@ -1,0 +1,81 @@
+//! Registration with `#[perfstress::test]` and finding tests by name.
+
+use crate::common::*;
+
+#[test]
+fn registered_tests_are_listed_sorted_with_descriptions() {
+    let tests = perfstress::tests();
+    let names: Vec<&str> = tests.iter().map(|entry| entry.name()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(names, sorted, "sorted, no duplicates");
+    for name in [
+        "CountingBatchTest",
+        "PanickingTest",
+        "PickyTest",
+        "RecordingTest",
+        "SlowBatchTest",
+        "StuckTest",
+    ] {
+        assert!(names.contains(&name), "{name} is registered: {names:?}");
+    }
+    let description = |name: &str| {
+        tests
+            .iter()
+            .find(|entry| entry.name() == name)
+            .map(|entry| entry.description())
+    };
+    // The first doc line of the impl, or the attribute's description.
+    assert_eq!(
+        description("CountingBatchTest"),
+        Some("Counts what its batches return (0 to 3 results each).")
+    );
+    assert_eq!(
+        description("RecordingTest"),
+        Some("Records its lifecycle calls.")
+    );
+}
+
+#[test]
+fn find_is_case_insensitive_and_suggests() {
+    assert_eq!(
+        perfstress::find("countingbatchtest").map(|entry| entry.name()),
+        Ok("CountingBatchTest")
+    );
+    assert_eq!(
+        perfstress::find("STUCKTEST").map(|entry| entry.name()),
+        Ok("StuckTest")
+    );
+    assert_eq!(
+        perfstress::find("CountingBatchTst").map(|entry| entry.name()),
+        Err(Some("CountingBatchTest"))
+    );
+    assert_eq!(
+        perfstress::find("Zebra").map(|entry| entry.name()),
+        Err(None)
+    );
+}
+
+#[test]
+fn run_lists_tests_and_rejects_unknown_ones() {
+    let _serial = serial();
+    assert_eq!(perf(&[]).code, EXIT_OK);
+    assert_eq!(perf(&["NoSuchTest"]).code, EXIT_USAGE);
+    assert_eq!(perf(&["RecordingTest", "--bogus"]).code, EXIT_USAGE);
+    assert_eq!(perf(&["RecordingTest", "-p", "0"]).code, EXIT_USAGE);
+}
+
+#[test]
+fn split_spreads_instances_over_processes() {
+    let shares = perfstress::split(10, 4);
+    let counts: Vec<usize> = shares.iter().map(|share| share.count).collect();
+    let firsts: Vec<usize> = shares.iter().map(|share| share.first_index).collect();
+    assert_eq!(counts, [3, 3, 2, 2]);
+    assert_eq!(firsts, [0, 3, 6, 8]);
+    assert_eq!(
+        perfstress::split(2, 8).len(),
+        2,
+        "never more processes than instances"
+    );
+}

@@ -1,0 +1,21 @@
+//! Integration tests of the `systemperf` runner: they run the binary as a
+//! user (or PerfAutomation) would and check its report, results file, exit
+//! codes and lifecycle, in one process and with worker processes. Shared
+//! helpers are in `tests/tests/common.rs`.
+
+#[path = "tests/common.rs"]
+mod common;
+#[path = "tests/failures.rs"]
+mod failures;
+#[path = "tests/interrupt.rs"]
+mod interrupt;
+#[path = "tests/lifecycle.rs"]
+mod lifecycle;
+#[path = "tests/output.rs"]
+mod output;
+#[path = "tests/processes.rs"]
+mod processes;
+#[path = "tests/timing.rs"]
+mod timing;
+#[path = "tests/usage.rs"]
+mod usage;

@@ -1,0 +1,398 @@
+//! Throughput figures and status lines: SleepTest's known rate, the results
+//! line against the results file, and one status line per second.
+
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// `SleepTest --initial-delay-ms 100 -p 2 -d 2 -w 0`: two instances of 10
+/// ops/s each, so 20 ops/s, 20 operations per instance (the operation in
+/// flight at the deadline completes and counts); in one process or in two
+/// worker processes, whose figures the parent merges.
+fn check_sleep_rate(sync: bool, processes: usize) {
+    let _timing = timing_sensitive();
+    retry_timing(|| sleep_rate_attempt(sync, processes));
+}
+
+fn sleep_rate_attempt(sync: bool, processes: usize) -> Result<(), String> {
+    let results = TempPath::new(if sync { "sleep-sync" } else { "sleep-async" });
+    let processes_arg = processes.to_string();
+    let mut args = vec![
+        "SleepTest",
+        "--processes",
+        &processes_arg,
+        "--initial-delay-ms",
+        "100",
+        "-p",
+        "2",
+        "-d",
+        "2",
+        "-w",
+        "0",
+        "--test-results",
+        results.arg(),
+    ];
+    if sync {
+        args.push("--sync");
+    }
+    let output = run(&args);
+    output.assert_code(EXIT_OK);
+    assert_eq!(output.stderr, "", "a successful run writes no diagnostics");
+
+    // The options block shows the effective options.
+    let options = output.section("Options");
+    let variant = if sync { "sync" } else { "async" };
+    assert_eq!(
+        options.first().copied(),
+        Some(
+            format!(
+                "SleepTest  duration 2 s, warm-up 0 s, parallel 2 over {}, {variant}",
+                processes_text(processes)
+            )
+            .as_str()
+        ),
+        "{}",
+        output.dump()
+    );
+    assert_eq!(
+        options.get(1).copied(),
+        Some("  --initial-delay-ms 100  --instance-growth-factor 1  --iteration-growth-factor 1")
+    );
+
+    // The results line: ~20 ops/s, and its numbers agree with each other.
+    let line = output.results("Tests");
+    within(
+        line.operations_per_second,
+        20.0,
+        0.05,
+        "ops/s of the results line",
+    )?;
+    expect((38..=40).contains(&line.total), || {
+        format!(
+            "2 instances x 20 operations of 100 ms in 2 s, got {}\n{}",
+            line.total,
+            output.dump()
+        )
+    })?;
+    // Four significant digits: each printed number is within 0.05%.
+    assert_close(
+        line.weighted_average_seconds,
+        line.total as f64 / line.operations_per_second,
+        0.001,
+        "weighted-average = total / ops/s",
+    );
+    assert_close(
+        line.seconds_per_operation,
+        1.0 / line.operations_per_second,
+        0.001,
+        "s/op = 1 / ops/s",
+    );
+    assert!(
+        output
+            .stdout
+            .contains(&format!("Results written to {}", results.arg())),
+        "{}",
+        output.dump()
+    );
+
+    // The results file: the same figures, at full precision.
+    let json = results.json();
+    assert_eq!(json["test_name"], "SleepTest");
+    let ops = json["operations_per_second"]
+        .as_f64()
+        .expect("ops/s is a number");
+    within(ops, 20.0, 0.05, "operations_per_second of the results file")?;
+    assert_close(
+        ops,
+        line.operations_per_second,
+        0.0005,
+        "file vs line ops/s",
+    );
+    assert_eq!(json["total_operations"].as_u64(), Some(line.total));
+    assert!(
+        json["average_cpu_use"].is_null() || json["average_cpu_use"].is_f64(),
+        "average_cpu_use is a number or null: {json}"
+    );
+    assert!(
+        json["average_memory_use"].is_null() || json["average_memory_use"].is_u64(),
+        "average_memory_use is an integer or null: {json}"
+    );
+    if cfg!(target_os = "linux") {
+        assert!(
+            json["average_memory_use"].as_u64().unwrap_or(0) > 0,
+            "{json}"
+        );
+    }
+    assert_eq!(json["parallel"], 2);
+    assert_eq!(json["processes"], processes);
+    assert_eq!(json["sync"], sync);
+    assert_eq!(json["duration_seconds"], 2.0);
+    assert_eq!(json["warmup_seconds"], 0.0);
+    let test_options = json["test_options"].as_array().expect("test_options");
+    assert!(
+        test_options.contains(&serde_json::json!("--initial-delay-ms 100")),
+        "{json}"
+    );
+
+    // Per instance: ~20 operations, the last completing just after 2 s; the
+    // rate is the sum of the instances' rates.
+    let instances = json["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 2, "{json}");
+    let mut total = 0;
+    let mut sum_of_rates = 0.0;
+    for (index, instance) in instances.iter().enumerate() {
+        assert_eq!(instance["parallel_index"], index);
+        let completed = instance["completed_operations"].as_u64().unwrap();
+        let last = instance["last_completion_seconds"].as_f64().unwrap();
+        expect((19..=20).contains(&completed), || {
+            format!("instance {index}: {instance}")
+        })?;
+        expect((1.9..2.2).contains(&last), || {
+            format!("instance {index} finished its last operation at {last} s")
+        })?;
+        total += completed;
+        sum_of_rates += completed as f64 / last;
+    }
+    assert_eq!(json["total_operations"].as_u64(), Some(total));
+    assert_close(ops, sum_of_rates, 1e-9, "ops/s = sum of per-instance rates");
+    let seconds_per_operation = json["seconds_per_operation"].as_f64().unwrap();
+    assert_close(seconds_per_operation, 1.0 / ops, 1e-9, "s/op");
+    let weighted = json["weighted_average_seconds"].as_f64().unwrap();
+    assert_close(weighted, total as f64 / ops, 1e-9, "weighted average");
+    Ok(())
+}
+
+#[test]
+fn sleep_test_runs_at_twenty_ops_per_second_async() {
+    check_sleep_rate(false, 1);
+}
+
+#[test]
+fn sleep_test_runs_at_twenty_ops_per_second_sync() {
+    check_sleep_rate(true, 1);
+}
+
+#[test]
+fn sleep_test_runs_at_twenty_ops_per_second_async_two_processes() {
+    check_sleep_rate(false, 2);
+}
+
+#[test]
+fn sleep_test_runs_at_twenty_ops_per_second_sync_two_processes() {
+    check_sleep_rate(true, 2);
+}
+
+/// Instance i sleeps `initial * instance_factor^i`, multiplied by the
+/// iteration factor after each operation. With 100 ms and both factors 2
+/// over 1 s: instance 0 sleeps 100, 200, 400, 800 ms (4 operations, the
+/// last ending at 1.5 s); instance 1 sleeps 200, 400, 800 ms (3, at 1.4 s).
+/// Each instance runs in a worker process of its own: instance 1 knows its
+/// parallel index there.
+#[test]
+fn sleep_test_growth_factors() {
+    let _timing = timing_sensitive();
+    retry_timing(growth_factors_attempt);
+}
+
+fn growth_factors_attempt() -> Result<(), String> {
+    let results = TempPath::new("growth");
+    let output = run(&[
+        "SleepTest",
+        "--processes",
+        "2",
+        "--initial-delay-ms",
+        "100",
+        "--instance-growth-factor",
+        "2",
+        "--iteration-growth-factor",
+        "2",
+        "-p",
+        "2",
+        "-d",
+        "1",
+        "-w",
+        "0",
+        "--test-results",
+        results.arg(),
+    ]);
+    output.assert_code(EXIT_OK);
+    let json = results.json();
+    let instances = json["instances"].as_array().expect("instances");
+    let expected = [(4, 1.5), (3, 1.4)];
+    for (instance, (operations, last)) in instances.iter().zip(expected) {
+        assert_eq!(
+            instance["completed_operations"],
+            operations,
+            "{json}\n{}",
+            output.dump()
+        );
+        let actual = instance["last_completion_seconds"].as_f64().unwrap();
+        within(actual, last, 0.03, "last completion")?;
+    }
+    let ops = json["operations_per_second"].as_f64().unwrap();
+    within(ops, 4.0 / 1.5 + 3.0 / 1.4, 0.03, "sum of rates")?;
+    assert_eq!(json["total_operations"], 7);
+    assert_eq!(output.results("Tests").total, 7);
+    Ok(())
+}
+
+/// `-d 3` prints the status header once, then exactly one status line per
+/// second, then the results line; the warm-up (1 s) likewise has one.
+#[test]
+fn one_status_line_per_second() {
+    let _timing = timing_sensitive();
+    retry_timing(|| status_lines_attempt(1));
+}
+
+/// The same with two worker processes: their status is merged into one
+/// line per second.
+#[test]
+fn one_status_line_per_second_two_processes() {
+    let _timing = timing_sensitive();
+    retry_timing(|| status_lines_attempt(2));
+}
+
+fn status_lines_attempt(processes: usize) -> Result<(), String> {
+    let processes = processes.to_string();
+    let output = run(&[
+        "SleepTest",
+        "--processes",
+        &processes,
+        "--initial-delay-ms",
+        "100",
+        "-p",
+        "2",
+        "-w",
+        "1",
+        "-d",
+        "3",
+    ]);
+    output.assert_code(EXIT_OK);
+
+    for (stage, seconds) in [("Warmup", 1), ("Tests", 3)] {
+        let section = output.section(stage);
+        // Header, one line per second, results line, blank line: nothing else.
+        assert_eq!(
+            section.len(),
+            seconds + 3,
+            "{stage}: {section:#?}\n{}",
+            output.dump()
+        );
+        assert_eq!(section[0], STATUS_HEADER, "{stage}");
+        assert!(
+            section[seconds + 1].starts_with("Completed "),
+            "{section:#?}"
+        );
+        assert_eq!(section[seconds + 2], "");
+        let lines = status_lines(&section[1..=seconds]);
+        assert_eq!(lines.len(), seconds, "{stage}: {section:#?}");
+
+        // The columns add up, and the rate is SleepTest's 20 ops/s.
+        let mut previous_total = 0;
+        for (second, line) in (1..).zip(&lines) {
+            assert_eq!(line.total, previous_total + line.current, "{lines:?}");
+            previous_total = line.total;
+            // By second k, each instance completed 10k operations, or 10k-1
+            // if the one due at exactly k finished just after the line.
+            expect(
+                (20 * second - 4..=20 * second).contains(&line.total),
+                || format!("{stage} status line {second}: {line:?}"),
+            )?;
+            within(line.average, 20.0, 0.05, "status average")?;
+        }
+        let results = output.results(stage);
+        assert!(results.total >= previous_total, "{results:?} vs {lines:?}");
+    }
+    assert_eq!(
+        output.stdout.matches(STATUS_HEADER).count(),
+        2,
+        "one header per timed phase"
+    );
+    Ok(())
+}
+
+/// A NoOpTest never awaits anything pending and keeps every core busy
+/// (`-p` = cores); its status lines must still arrive once a second, on
+/// time, one per interval.
+fn check_busy_status_lines(sync: bool, processes: usize, seconds: u64) {
+    let _cpu = cpu_saturating();
+    retry_timing(|| busy_status_lines_attempt(sync, processes, seconds));
+}
+
+fn busy_status_lines_attempt(sync: bool, processes: usize, seconds: u64) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let parallel = cores.to_string();
+    let processes = processes.to_string();
+    let duration = seconds.to_string();
+    let mut args = vec![
+        "NoOpTest",
+        "-p",
+        &parallel,
+        "--processes",
+        &processes,
+        "-d",
+        &duration,
+        "-w",
+        "0",
+    ];
+    if sync {
+        args.push("--sync");
+    }
+    let mut child = Watched::start(&args);
+    child.wait_for_line(Duration::from_secs(10), |line| line == "=== Tests ===");
+    let tests_started = Instant::now();
+    let mut arrivals = Vec::new();
+    for _ in 0..seconds {
+        child.wait_for_line(Duration::from_secs(5), |line| {
+            status_lines(&[line]).len() == 1
+        });
+        arrivals.push(tests_started.elapsed());
+    }
+    let output = child.finish();
+    output.assert_code(EXIT_OK);
+
+    let section = output.section("Tests");
+    assert_eq!(section[0], STATUS_HEADER);
+    let lines = status_lines(&section);
+    assert_eq!(lines.len() as u64, seconds, "{}", output.dump());
+    let mut previous_total = 0;
+    for line in &lines {
+        assert!(
+            line.current > 0,
+            "a busy instance completes operations: {lines:?}"
+        );
+        assert_eq!(line.total, previous_total + line.current, "{lines:?}");
+        assert!(line.average > 0.0, "{lines:?}");
+        previous_total = line.total;
+    }
+    assert!(output.results("Tests").total >= previous_total);
+
+    // Each line arrives about a second after the previous one (not all at
+    // the end, which is what a starved status thread would do).
+    for (second, arrival) in (1..).zip(&arrivals) {
+        let expected = Duration::from_secs(second);
+        expect(
+            *arrival + Duration::from_millis(300) >= expected
+                && *arrival <= expected + Duration::from_millis(700),
+            || format!("status line {second} arrived after {arrival:?}: {arrivals:?}"),
+        )?;
+    }
+    Ok(())
+}
+
+#[test]
+fn busy_async_instances_do_not_starve_status_lines() {
+    check_busy_status_lines(false, 1, 3);
+}
+
+#[test]
+fn busy_sync_instances_do_not_starve_status_lines() {
+    check_busy_status_lines(true, 1, 3);
+}
+
+/// One busy instance per worker process (one per core).
+#[test]
+fn busy_worker_processes_do_not_starve_status_lines() {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    check_busy_status_lines(false, cores, 2);
+}
