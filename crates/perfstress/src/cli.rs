@@ -13,6 +13,7 @@ use clap::{Args, FromArgMatches};
 use crate::options::GlobalOptions;
 use crate::registry::{self, Invocation, TestEntry};
 use crate::report::{Console, remove_stale_results};
+use crate::runner::WORKER_OPTION;
 
 /// Exit code of a usage error (unknown test, bad option), as clap uses.
 pub(crate) const EXIT_USAGE: i32 = 2;
@@ -29,6 +30,12 @@ pub fn main() -> ! {
 
 /// Runs the perf runner on `args` (the first is the program name) and
 /// returns the exit code instead of exiting.
+///
+/// With more than one effective process (`--parallel` > 1 and `--processes`
+/// > 1, the default on a multi-core machine), the workers are this
+/// executable started again in worker mode, so its `main` must be
+/// [`main`] (or call `run` with the process's arguments). Elsewhere, e.g. in
+/// a test harness, pass `--processes 1`.
 pub fn run(args: Vec<OsString>) -> i32 {
     crate::runner::install_panic_hook();
     let program = args
@@ -37,6 +44,16 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .map(|stem| program_name(&stem.to_string_lossy()))
         .unwrap_or_else(|| "perf".to_owned());
     let console = Console::new();
+    // Before anything can fail: a results file from an earlier run must not
+    // survive this one, whatever goes wrong (a worker process leaves this to
+    // its parent).
+    if !args.iter().any(|arg| arg == WORKER_OPTION) {
+        for path in result_paths(&args) {
+            if let Err(code) = remove_stale(&console, &path) {
+                return code;
+            }
+        }
+    }
 
     let first_pass = GlobalOptions::augment_args(base_command(&program))
         .allow_external_subcommands(true)
@@ -47,17 +64,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(matches) => matches,
         Err(error) => return print_clap_error(error),
     };
-    // A worker process leaves the results file to its parent.
-    let is_worker = first.get_one::<String>("perfstress_worker").is_some();
-    let early_results_path = first
-        .get_one::<std::path::PathBuf>("test_results")
-        .filter(|_| !is_worker)
-        .cloned();
-    if let Some(path) = &early_results_path {
-        if let Err(code) = remove_stale(&console, path) {
-            return code;
-        }
-    }
     let Some((test_name, test_args)) = first.subcommand() else {
         console.line(&test_list(&program));
         return 0;
@@ -100,29 +106,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(global) => global,
         Err(error) => return print_clap_error(error),
     };
-    if let Some(path) = global
-        .test_results
-        .as_ref()
-        .filter(|_| global.perfstress_worker.is_none())
-    {
-        if early_results_path.as_ref() != Some(path) {
-            if let Err(code) = remove_stale(&console, path) {
-                return code;
-            }
-        }
-    }
     if let Err(message) = check_combinations(entry, &global) {
         console.error(&format!("error: {message}"));
         return EXIT_USAGE;
-    }
-    if let Some(path) = global
-        .results_file
-        .as_ref()
-        .filter(|_| global.perfstress_worker.is_none())
-    {
-        if let Err(code) = remove_stale(&console, path) {
-            return code;
-        }
     }
     if global.sync && !entry.has_sync {
         console.error(&format!(
@@ -283,6 +269,40 @@ fn test_list(program: &str) -> String {
     list
 }
 
+/// The results files the command line (or the environment) names, found
+/// without parsing it, so they are known even when parsing fails.
+fn result_paths(args: &[OsString]) -> Vec<std::path::PathBuf> {
+    const OPTIONS: [(&str, &str); 2] = [
+        ("--test-results", "PERFSTRESS_TEST_RESULTS"),
+        ("--results-file", "PERFSTRESS_RESULTS_FILE"),
+    ];
+    let mut paths = Vec::new();
+    for (option, variable) in OPTIONS {
+        let mut found = false;
+        for (index, arg) in args.iter().enumerate() {
+            let arg = arg.to_string_lossy();
+            if arg == option {
+                if let Some(value) = args.get(index + 1) {
+                    paths.push(value.into());
+                    found = true;
+                }
+            } else if let Some(value) = arg
+                .strip_prefix(option)
+                .and_then(|rest| rest.strip_prefix('='))
+            {
+                paths.push(value.into());
+                found = true;
+            }
+        }
+        if !found {
+            if let Some(value) = std::env::var_os(variable).filter(|value| !value.is_empty()) {
+                paths.push(value.into());
+            }
+        }
+    }
+    paths
+}
+
 fn remove_stale(console: &Console, path: &std::path::Path) -> Result<(), i32> {
     remove_stale_results(path).map_err(|error| {
         console.error(&format!(
@@ -301,6 +321,25 @@ fn print_clap_error(error: clap::Error) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_paths_are_found_without_parsing() {
+        let args: Vec<OsString> = [
+            "perf",
+            "--test-results",
+            "a.json",
+            "Bogus",
+            "--results-file=b.json",
+            "-d",
+            "0",
+        ]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+        let paths = result_paths(&args);
+        assert!(paths.contains(&"a.json".into()));
+        assert!(paths.contains(&"b.json".into()));
+    }
 
     #[test]
     fn cargo_hash_is_dropped_from_the_program_name() {

@@ -8,23 +8,23 @@ use std::time::Duration;
 pub struct GlobalOptions {
     /// Length of the timed run in seconds (fractions allowed, e.g. 0.5).
     #[arg(short = 'd', long, value_name = "SECS", default_value = "10",
-          value_parser = parse_duration, env = "PERFSTRESS_DURATION")]
+          value_parser = parse_duration, allow_negative_numbers = true, env = "PERFSTRESS_DURATION")]
     pub duration: Duration,
 
     /// Warm-up before the timed run, in seconds; 0 skips it.
     #[arg(short = 'w', long, visible_alias = "warm-up", value_name = "SECS", default_value = "5",
-          value_parser = parse_warmup, env = "PERFSTRESS_WARMUP")]
+          value_parser = parse_warmup, allow_negative_numbers = true, env = "PERFSTRESS_WARMUP")]
     pub warmup: Duration,
 
     /// Number of test instances in total.
     #[arg(short = 'p', long, value_name = "N", default_value_t = 1,
-          value_parser = parse_parallel, env = "PERFSTRESS_PARALLEL")]
+          value_parser = parse_parallel, allow_negative_numbers = true, env = "PERFSTRESS_PARALLEL")]
     pub parallel: usize,
 
     /// Upper bound on processes the instances are spread over (at most one
     /// per instance); 1 runs everything in this process.
     #[arg(long, value_name = "N", default_value_t = default_processes(),
-          value_parser = parse_processes, env = "PERFSTRESS_PROCESSES")]
+          value_parser = parse_processes, allow_negative_numbers = true, env = "PERFSTRESS_PROCESSES")]
     pub processes: usize,
 
     /// Run the sync variant (`run_sync`, one OS thread per instance) instead
@@ -64,7 +64,7 @@ pub struct GlobalOptions {
     /// are started on a fixed schedule (open loop) and latency is reported
     /// both as service time and corrected for the time spent behind
     /// schedule. Implies --latency.
-    #[arg(short = 'r', long, value_name = "OPS", value_parser = parse_rate, env = "PERFSTRESS_RATE")]
+    #[arg(short = 'r', long, value_name = "OPS", value_parser = parse_rate, allow_negative_numbers = true, env = "PERFSTRESS_RATE")]
     pub rate: Option<f64>,
 
     /// Profile the timed run; write a flame graph (SVG) and a pprof

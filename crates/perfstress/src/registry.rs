@@ -119,17 +119,26 @@ pub(crate) fn closest_name<'a>(
     name: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let wanted = name.to_ascii_lowercase();
+    // Nearly every test name ends in "Test": compare what comes before it,
+    // or every typo would look closest to the shortest name.
+    let stem = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        match lower.strip_suffix("test") {
+            Some(stem) if !stem.is_empty() => stem.to_owned(),
+            _ => lower,
+        }
+    };
+    let wanted = stem(name);
     candidates
         .map(|candidate| {
-            let lower = candidate.to_ascii_lowercase();
+            let lower = stem(candidate);
             let mut score = strsim::jaro_winkler(&wanted, &lower);
             if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
                 score = score.max(0.9);
             }
             (score, candidate)
         })
-        .filter(|(score, _)| *score >= 0.7)
+        .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
 }
@@ -151,5 +160,7 @@ mod tests {
             Some("SampleBatchTest")
         );
         assert_eq!(closest_name("Zebra", names.into_iter()), None);
+        assert_eq!(closest_name("UploadTest", names.into_iter()), None);
+        assert_eq!(closest_name("FooTest", names.into_iter()), None);
     }
 }

@@ -18,7 +18,9 @@ pub fn operations_per_second(instances: &[InstanceSnapshot]) -> f64 {
                 0.0
             }
         })
-        .sum()
+        // Not `.sum()`: the sum of no f64 is -0.0, which would print as a
+        // negative zero rate.
+        .fold(0.0, |total, rate| total + rate)
 }
 
 /// The results of one phase (warm-up or timed run) over all instances.
@@ -107,6 +109,7 @@ mod tests {
         assert_eq!(summary.operations_per_second, 20.0);
         let empty = PhaseSummary::from_instances(vec![instance(0, 0), instance(0, 0)]);
         assert_eq!(empty.operations_per_second, 0.0);
+        assert!(empty.operations_per_second.is_sign_positive());
         assert_eq!(empty.seconds_per_operation, None);
         assert_eq!(empty.weighted_average_seconds, None);
         // A completion at time zero cannot give a rate; it must not give NaN.

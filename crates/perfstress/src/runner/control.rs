@@ -21,7 +21,10 @@ struct State {
     failed: bool,
     /// Whether a failure was a usage error (bad test options: exit 2).
     usage_error: bool,
-    interrupts: u32,
+    /// Whether the run was interrupted (here or in a worker process).
+    interrupted: bool,
+    /// Ctrl-C signals this process itself received: the second exits at once.
+    signals: u32,
     /// Cancelled from outside: the parent process said so, or it is gone.
     cancelled_remotely: bool,
     /// Aborts the async workers of the phase in progress.
@@ -134,45 +137,50 @@ impl RunControl {
     }
 
     /// Ctrl-C: the first stops the run (cleanup still runs); the second
-    /// exits at once, for a cleanup that hangs (killing worker processes).
+    /// Ctrl-C this process receives exits at once, for a cleanup that hangs
+    /// (killing worker processes first).
     pub(crate) fn interrupt(&self) {
         {
             let mut state = self.lock();
-            state.interrupts += 1;
-            if state.interrupts > 1 {
+            state.signals += 1;
+            if state.signals > 1 {
                 if !self.quiet {
                     eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
                 }
                 super::children::kill_all();
                 std::process::exit(EXIT_INTERRUPTED);
             }
-            if !self.quiet {
-                eprintln!(
-                    "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
-                );
+            if std::mem::replace(&mut state.interrupted, true) {
+                // A worker reported this Ctrl-C first: already stopping.
+                return;
             }
+            self.announce_interrupt();
             self.cancel_locked(&mut state);
         }
         self.notify(ControlEvent::Interrupted);
     }
 
     /// Ctrl-C reached a worker process: the run is interrupted, but this is
-    /// not a second Ctrl-C of this process (a terminal sends it to both).
+    /// not a Ctrl-C of this process (a terminal sends it to both, in either
+    /// order), so it never counts towards the second one.
     pub(crate) fn interrupt_from_worker(&self) {
         {
             let mut state = self.lock();
-            if state.interrupts > 0 {
+            if std::mem::replace(&mut state.interrupted, true) {
                 return;
             }
-            state.interrupts = 1;
-            if !self.quiet {
-                eprintln!(
-                    "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
-                );
-            }
+            self.announce_interrupt();
             self.cancel_locked(&mut state);
         }
         self.notify(ControlEvent::Interrupted);
+    }
+
+    fn announce_interrupt(&self) {
+        if !self.quiet {
+            eprintln!(
+                "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
+            );
+        }
     }
 
     /// Stops the run because the parent process said so (or is gone). Not a
@@ -193,7 +201,7 @@ impl RunControl {
     }
 
     fn is_cancelled_locked(state: &State) -> bool {
-        state.failed || state.interrupts > 0 || state.cancelled_remotely
+        state.failed || state.interrupted || state.cancelled_remotely
     }
 
     /// Whether the run was stopped early (failure, Ctrl-C or the parent).
@@ -203,7 +211,7 @@ impl RunControl {
 
     /// Whether Ctrl-C stopped the run.
     pub(crate) fn is_interrupted(&self) -> bool {
-        self.lock().interrupts > 0
+        self.lock().interrupted
     }
 
     /// Waits until `deadline`; returns `false` early if the run was cancelled.

@@ -2,9 +2,13 @@
 //! panic of test code into an error that names its message and location.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Once;
+use std::task::{Context, Poll};
 
 use crate::error::{Error, ErrorKind};
 
@@ -94,17 +98,25 @@ impl Failure {
 thread_local! {
     /// Where the last panic on this thread happened, recorded by the hook.
     static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// How many of the framework's panic catchers this thread is inside.
+    static CATCHING: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Installs a panic hook that records where a panic happened, so that a
-/// panic in test code is reported as a failure with its location instead of
-/// the default `thread '...' panicked` noise in the middle of the results.
-/// With `RUST_BACKTRACE` set, the default hook also runs (for the backtrace).
+/// Installs a panic hook that records where a panic of test code happened,
+/// so it is reported as a failure with its location instead of the default
+/// `thread '...' panicked` noise in the middle of the results. Panics
+/// outside the framework's catchers (a bug, or code that embeds
+/// `perfstress::run`) go to the default hook as usual, and with
+/// `RUST_BACKTRACE` set, caught ones do too (for the backtrace).
 pub(crate) fn install_panic_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let default_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(Cell::get) == 0 {
+                default_hook(info);
+                return;
+            }
             let location = info.location().map(|location| {
                 format!(
                     "{}:{}:{}",
@@ -119,6 +131,42 @@ pub(crate) fn install_panic_hook() {
             }
         }));
     });
+}
+
+/// Runs `f`, catching a panic (reported quietly by the hook).
+pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    CATCHING.with(|catching| catching.set(catching.get() + 1));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|catching| catching.set(catching.get() - 1));
+    outcome
+}
+
+/// A future whose panics are caught (and reported quietly by the hook)
+/// like [`catch_panic`]'s, on whichever thread polls it.
+pub(crate) struct CatchPanic<F> {
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> CatchPanic<F> {
+    /// Wraps `future` (boxed once, so this is not for the per-operation path).
+    pub(crate) fn new(future: F) -> Self {
+        Self {
+            inner: Box::pin(future),
+        }
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.inner.as_mut();
+        match catch_panic(move || inner.poll(cx)) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
 }
 
 /// The error for a caught panic: its message and, when the hook saw it,
@@ -146,7 +194,7 @@ mod tests {
     #[test]
     fn panic_becomes_error_with_location() {
         install_panic_hook();
-        let payload = std::panic::catch_unwind(|| panic!("boom {}", 42)).unwrap_err();
+        let payload = catch_panic(|| panic!("boom {}", 42)).unwrap_err();
         let error = panic_error(payload);
         assert_eq!(error.kind(), ErrorKind::Panic);
         let text = error.to_string();

@@ -1,14 +1,12 @@
 //! Lifecycle phases that are not timed: creating instances and the hooks.
 
-use std::panic::AssertUnwindSafe;
-
-use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
+use futures::{StreamExt, stream::FuturesUnordered};
 
 use crate::test::{TestContext, TestOptions};
 
 use super::control::RunControl;
 use super::driver::Driver;
-use super::failure::{Failure, Phase};
+use super::failure::{CatchPanic, Failure, Phase, catch_panic};
 
 /// Creates one instance per context, in parallel-index order. A failure
 /// stops the creation; the instances created so far are returned.
@@ -26,7 +24,7 @@ where
         }
         let created = tokio::select! {
             biased;
-            created = AssertUnwindSafe(D::create(ctx, control)).catch_unwind() => created,
+            created = CatchPanic::new(D::create(ctx, control)) => created,
             () = control.cancelled() => break,
         };
         match created {
@@ -63,7 +61,7 @@ pub(crate) async fn run_hook<D: Driver>(
         .enumerate()
         .filter_map(|(offset, slot)| {
             slot.as_mut().map(|test| async move {
-                let outcome = AssertUnwindSafe(test.hook(phase)).catch_unwind().await;
+                let outcome = CatchPanic::new(test.hook(phase)).await;
                 (offset, outcome)
             })
         })
@@ -103,10 +101,10 @@ pub(crate) fn run_sync_events<D: Driver>(
 ) {
     for (offset, test) in instances.iter_mut().enumerate() {
         let Some(test) = test.as_mut() else { continue };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match phase {
+        let outcome = catch_panic(|| match phase {
             Phase::StartEvents => test.start_events_sync(),
             _ => test.stop_events_sync(),
-        }));
+        });
         let failure = match outcome {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => Failure::new(first_index + offset, phase, error),

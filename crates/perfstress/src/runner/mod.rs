@@ -35,6 +35,7 @@ pub(crate) use failure::install_panic_hook;
 use local::{LocalSettings, LocalStages};
 pub use plan::{ProcessShare, split};
 use remote::RemoteStages;
+pub(crate) use remote::WORKER_OPTION;
 
 /// Exit code of a failed run.
 pub(crate) const EXIT_FAILED: i32 = 1;

@@ -2,11 +2,9 @@
 //! tick once a second from the coordinating thread, end at the deadline,
 //! collect the figures.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use futures::future::{AbortHandle, Abortable};
 
 use crate::error::Error;
@@ -14,7 +12,7 @@ use crate::metrics::{InstanceCounters, InstanceSnapshot, resident_memory_bytes};
 
 use super::control::RunControl;
 use super::driver::Driver;
-use super::failure::{Failure, Phase};
+use super::failure::{CatchPanic, Failure, Phase, catch_panic};
 use super::timing::{LatencyRecord, Paced, Recorded, Timing, TimingPlan, Untimed};
 use super::worker::{run_async_loop, run_sync_loop};
 
@@ -136,9 +134,9 @@ impl TimedPhase<'_> {
                     .spawn_scoped(scope, move || {
                         barrier.wait();
                         let start = wait_for_start(start_cell);
-                        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        let outcome = catch_panic(|| {
                             run_sync_loop(test, counters, control.stop_flag(), start, &mut timing)
-                        }));
+                        });
                         match outcome {
                             Ok(Ok(())) => {}
                             Ok(Err(error)) => {
@@ -193,14 +191,13 @@ impl TimedPhase<'_> {
                         None => tokio::task::yield_now().await,
                     }
                 };
-                let work = AssertUnwindSafe(run_async_loop(
+                let work = CatchPanic::new(run_async_loop(
                     &mut test,
                     &counters[offset],
                     control.stop_flag(),
                     start,
                     &mut timing,
-                ))
-                .catch_unwind();
+                ));
                 match Abortable::new(work, registration).await {
                     // Aborted: another instance failed or Ctrl-C; already recorded.
                     Err(_aborted) => {}

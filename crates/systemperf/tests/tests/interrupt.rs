@@ -141,7 +141,6 @@ fn ctrl_c_to_the_runner_stops_its_worker_processes() {
 /// operations); here the order is forced: the workers' SIGINT 50 ms before
 /// the runner's.
 #[test]
-#[ignore = "bug: one Ctrl-C to the process group can be counted twice: exit without cleanup"]
 fn ctrl_c_to_the_process_group_is_one_interrupt() {
     // Sync operations of 400 ms: the workers take a while to stop, so the
     // runner is still waiting for them when its own SIGINT arrives.

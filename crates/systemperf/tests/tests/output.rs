@@ -270,7 +270,6 @@ fn status_line_without_operations() {
 /// instances is an empty f64 sum, which Rust defines as -0.0: the results
 /// file says `"operations_per_second": -0.0`.
 #[test]
-#[ignore = "bug: zero ops/s is written as negative zero (-0.0) to the results file"]
 fn zero_rate_is_not_negative_zero() {
     let _cpu = cpu_saturating();
     let results = TempPath::new("negative-zero");

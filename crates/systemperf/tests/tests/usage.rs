@@ -131,7 +131,6 @@ fn test_rejecting_its_options_is_a_usage_error() {
 /// for a flag: the error says "unexpected argument '-1' found" and names
 /// neither the option nor the allowed range (the spec requires both).
 #[test]
-#[ignore = "bug: `-p -3`, `-d -1`, `-w -1` are reported as unexpected arguments, not as bad values of the option"]
 fn negative_values_name_the_option() {
     check_usage_error(&["SleepTest", "-p", "-3"], &["--parallel", "from 1"]);
     check_usage_error(&["SleepTest", "-d", "-1"], &["--duration", "more than 0"]);
@@ -143,7 +142,6 @@ fn negative_values_name_the_option() {
 /// unknown test, `--bogus`) exits 2 before the path is known to the
 /// runner, so an old file with an old number stays.
 #[test]
-#[ignore = "bug: a usage error leaves a stale --test-results file in place"]
 fn usage_error_removes_a_stale_results_file() {
     for args in [
         &["SleepTest", "-d", "0"][..],
