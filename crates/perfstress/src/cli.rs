@@ -31,9 +31,9 @@ pub fn main() -> ! {
 /// Runs the perf runner on `args` (the first is the program name) and
 /// returns the exit code instead of exiting.
 ///
-/// With more than one effective process (`--parallel` > 1 and `--processes`
-/// > 1, the default on a multi-core machine), the workers are this
-/// executable started again in worker mode, so its `main` must be
+/// With more than one effective process (both `--parallel` and
+/// `--processes` above 1, the default on a multi-core machine), the workers
+/// are this executable started again in worker mode, so its `main` must be
 /// [`main`] (or call `run` with the process's arguments). Elsewhere, e.g. in
 /// a test harness, pass `--processes 1`.
 pub fn run(args: Vec<OsString>) -> i32 {
