@@ -5,10 +5,14 @@
 
 #[path = "tests/common.rs"]
 mod common;
+#[path = "tests/events.rs"]
+mod events;
 #[path = "tests/failures.rs"]
 mod failures;
 #[path = "tests/interrupt.rs"]
 mod interrupt;
+#[path = "tests/latency.rs"]
+mod latency;
 #[path = "tests/lifecycle.rs"]
 mod lifecycle;
 #[path = "tests/output.rs"]
