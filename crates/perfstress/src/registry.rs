@@ -3,7 +3,7 @@
 //! crate), so defining a test in the perf target is all it takes.
 
 use crate::options::GlobalOptions;
-use crate::runner::{self, Batch, Event, Single};
+use crate::runner::{self, Batch, Driver, Event, Single};
 use crate::test::{BatchPerfTest, EventPerfTest, PerfTest};
 
 /// A registered test: its name, description, variants and entry points.
@@ -34,15 +34,7 @@ impl TestEntry {
         has_sync: bool,
         has_async: bool,
     ) -> Self {
-        Self {
-            name,
-            description,
-            has_sync,
-            has_async,
-            is_event: false,
-            augment_args: <T::Options as clap::Args>::augment_args,
-            launch: runner::launch::<Single<T>>,
-        }
+        Self::with_driver::<Single<T>>(name, description, has_sync, has_async, false)
     }
 
     /// The entry of a batch test.
@@ -52,15 +44,7 @@ impl TestEntry {
         has_sync: bool,
         has_async: bool,
     ) -> Self {
-        Self {
-            name,
-            description,
-            has_sync,
-            has_async,
-            is_event: false,
-            augment_args: <T::Options as clap::Args>::augment_args,
-            launch: runner::launch::<Batch<T>>,
-        }
+        Self::with_driver::<Batch<T>>(name, description, has_sync, has_async, false)
     }
 
     /// The entry of an event test.
@@ -70,14 +54,24 @@ impl TestEntry {
         has_sync: bool,
         has_async: bool,
     ) -> Self {
+        Self::with_driver::<Event<T>>(name, description, has_sync, has_async, true)
+    }
+
+    const fn with_driver<D: Driver>(
+        name: &'static str,
+        description: &'static str,
+        has_sync: bool,
+        has_async: bool,
+        is_event: bool,
+    ) -> Self {
         Self {
             name,
             description,
             has_sync,
             has_async,
-            is_event: true,
-            augment_args: <T::Options as clap::Args>::augment_args,
-            launch: runner::launch::<Event<T>>,
+            is_event,
+            augment_args: <D::Options as clap::Args>::augment_args,
+            launch: runner::launch::<D>,
         }
     }
 
