@@ -35,10 +35,16 @@ const MEMORY_STREAMS: usize = 64;
 const MEMORY_LENGTH: u64 = GIB;
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| arg != "--bench")
-        .collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs bench
+    // targets without it, as a smoke test: this one takes minutes, so it
+    // only says how to run it.
+    let is_memory_child = all.first().map(String::as_str) == Some("memory");
+    if !is_memory_child && !all.iter().any(|arg| arg == "--bench") {
+        println!("streams benchmark: run it with `cargo bench -p perfstress --bench streams`");
+        return;
+    }
+    let args: Vec<String> = all.into_iter().filter(|arg| arg != "--bench").collect();
     if args.first().map(String::as_str) == Some("memory") {
         memory_child(args.get(1).map(String::as_str) == Some("async"));
         return;
