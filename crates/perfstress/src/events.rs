@@ -35,8 +35,14 @@ impl Shard {
     /// stamp is a raw clock read (`quanta`: the TSC, a third of the cost of
     /// `Instant::now` here), converted only when the figures are read.
     #[inline]
-    fn record(&self, clock: &quanta::Clock) {
+    fn record(&self, clock: &quanta::Clock, deadline_ticks: u64) {
         let now = clock.raw();
+        if now > deadline_ticks {
+            // Raised after the phase's deadline: the framework closes the
+            // counters only when its thread next runs, which on a saturated
+            // machine can be milliseconds later.
+            return;
+        }
         self.events.fetch_add(1, Ordering::Relaxed);
         // A plain store: threads sharing one clone may store a time a few
         // nanoseconds older than the latest, which no figure can notice.
@@ -52,6 +58,8 @@ struct Channel {
     open_ticks: AtomicU64,
     /// ...and how long after the phase start that was, in nanoseconds.
     open_lag_nanos: AtomicU64,
+    /// Raw clock ticks of the phase's deadline: later events do not count.
+    deadline_ticks: AtomicU64,
     shards: Mutex<Vec<Arc<Shard>>>,
     on_error: Box<dyn Fn(Error) + Send + Sync>,
     error_reported: AtomicBool,
@@ -91,7 +99,8 @@ impl EventSink {
     #[inline]
     pub fn event_raised(&self) {
         if self.channel.counting.load(Ordering::Relaxed) {
-            self.shard.record(&self.channel.clock);
+            let deadline = self.channel.deadline_ticks.load(Ordering::Relaxed);
+            self.shard.record(&self.channel.clock, deadline);
         }
     }
 
@@ -119,6 +128,7 @@ impl EventCounter {
             clock: quanta::Clock::new(),
             open_ticks: AtomicU64::new(0),
             open_lag_nanos: AtomicU64::new(0),
+            deadline_ticks: AtomicU64::new(u64::MAX),
             shards: Mutex::new(vec![shard.clone()]),
             on_error: Box::new(on_error),
             error_reported: AtomicBool::new(false),
@@ -131,20 +141,31 @@ impl EventCounter {
         )
     }
 
-    /// Starts counting from zero; `start` is the phase start.
-    pub(crate) fn open(&self, start: Instant) {
+    /// Starts counting from zero for a phase that started at `start` and
+    /// lasts `duration`.
+    pub(crate) fn open(&self, start: Instant, duration: Duration) {
         let shards = lock(&self.channel.shards);
         for shard in shards.iter() {
             shard.reset();
         }
+        let clock = &self.channel.clock;
+        let open_ticks = clock.raw();
         let lag = Instant::now().saturating_duration_since(start);
+        // Raw ticks per nanosecond (the TSC's rate, or 1 where quanta falls
+        // back to the OS clock), to place the deadline on the raw scale.
+        const PROBE_TICKS: u64 = 1 << 40;
+        let nanos_per_probe = clock.delta_as_nanos(0, PROBE_TICKS).max(1);
+        let ticks_per_nano = PROBE_TICKS as f64 / nanos_per_probe as f64;
+        let remaining = duration.saturating_sub(lag).as_nanos() as f64;
+        let deadline_ticks = open_ticks.saturating_add((remaining * ticks_per_nano) as u64);
         self.channel.open_lag_nanos.store(
             u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        self.channel.open_ticks.store(open_ticks, Ordering::Relaxed);
         self.channel
-            .open_ticks
-            .store(self.channel.clock.raw(), Ordering::Relaxed);
+            .deadline_ticks
+            .store(deadline_ticks, Ordering::Relaxed);
         self.channel.counting.store(true, Ordering::Release);
     }
 
@@ -202,7 +223,7 @@ mod tests {
     fn counts_only_while_open() {
         let (counter, sink, _) = counter();
         sink.event_raised();
-        counter.open(Instant::now());
+        counter.open(Instant::now(), Duration::from_secs(60));
         for _ in 0..10 {
             sink.event_raised();
         }
@@ -216,9 +237,21 @@ mod tests {
     }
 
     #[test]
+    fn events_after_the_deadline_do_not_count() {
+        let (counter, sink, _) = counter();
+        counter.open(Instant::now(), Duration::from_millis(20));
+        sink.event_raised();
+        std::thread::sleep(Duration::from_millis(30));
+        sink.event_raised();
+        let snapshot = counter.snapshot();
+        assert_eq!(snapshot.completed_operations, 1);
+        assert!(snapshot.last_completion < Duration::from_millis(20));
+    }
+
+    #[test]
     fn no_events_means_zero_time() {
         let (counter, _sink, _) = counter();
-        counter.open(Instant::now());
+        counter.open(Instant::now(), Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(1));
         assert_eq!(counter.snapshot(), InstanceSnapshot::default());
     }
@@ -226,7 +259,7 @@ mod tests {
     #[test]
     fn many_threads_count_exactly() {
         let (counter, sink, _) = counter();
-        counter.open(Instant::now());
+        counter.open(Instant::now(), Duration::from_secs(60));
         std::thread::scope(|scope| {
             // Eight threads with a clone each, four sharing one clone.
             for _ in 0..8 {

@@ -52,12 +52,7 @@ pub struct GlobalOptions {
 
     /// With --latency (or --rate): write every operation's latency as PerfAutomation's
     /// JSON array (`[{"Time": ms, "Size": bytes}, ...]`) to PATH.
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "latency",
-        env = "PERFSTRESS_RESULTS_FILE"
-    )]
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_RESULTS_FILE")]
     pub results_file: Option<PathBuf>,
 
     /// Target rate over all instances, in operations per second: operations

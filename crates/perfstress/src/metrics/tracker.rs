@@ -23,6 +23,10 @@ pub(crate) struct OperationTracker<'a> {
     countdown: u32,
     stride: u32,
     last_sample: Instant,
+    /// Time every operation (stride 1) and keep the last one's time at the
+    /// end: for paced loops, which wait between operations, so the end of
+    /// the loop is not the end of the last operation.
+    exact: bool,
 }
 
 impl<'a> OperationTracker<'a> {
@@ -35,6 +39,16 @@ impl<'a> OperationTracker<'a> {
             countdown: 1,
             stride: 1,
             last_sample: Instant::now(),
+            exact: false,
+        }
+    }
+
+    /// A tracker that times every operation: for loops that wait between
+    /// operations (pacing), where the clock read is negligible.
+    pub(crate) fn exact(counters: &'a InstanceCounters, phase_start: Instant) -> Self {
+        Self {
+            exact: true,
+            ..Self::new(counters, phase_start)
         }
     }
 
@@ -60,7 +74,9 @@ impl<'a> OperationTracker<'a> {
             now.saturating_duration_since(self.phase_start),
         );
         let interval = now.saturating_duration_since(self.last_sample);
-        if interval < TARGET_SAMPLE_INTERVAL / 2 && self.stride < MAX_STRIDE {
+        if self.exact {
+            // Stride stays 1.
+        } else if interval < TARGET_SAMPLE_INTERVAL / 2 && self.stride < MAX_STRIDE {
             self.stride *= 2;
         } else if interval > TARGET_SAMPLE_INTERVAL * 2 && self.stride > 1 {
             self.stride /= 2;
@@ -70,9 +86,12 @@ impl<'a> OperationTracker<'a> {
         now
     }
 
-    /// Publishes the exact final figures; call right after the last operation.
+    /// Publishes the exact final figures; call right after the last
+    /// operation. (An exact tracker published them at that operation.)
     pub(crate) fn finish(&mut self) {
-        self.sample();
+        if !self.exact {
+            self.sample();
+        }
     }
 
     /// The results counted so far, published or not.

@@ -6,7 +6,7 @@
 use std::net::TcpStream;
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
 
@@ -50,7 +50,6 @@ fn parse_spec(spec: &str) -> Result<WorkerSpec, Error> {
 enum Command {
     Begin {
         stage: Stage,
-        start_unix_nanos: Option<u128>,
         duration: Duration,
     },
     Exit,
@@ -115,6 +114,9 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
     }
 
     let (commands, received) = channel();
+    // Start times of timed stages come on a channel of their own: the main
+    // thread waits for one in the middle of a stage.
+    let (starts, start_received) = channel::<u128>();
     {
         let control = control.clone();
         let mut reader = reader;
@@ -125,13 +127,15 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
                     let command = match read_message::<ToWorker>(&mut reader) {
                         Ok(Some(ToWorker::Begin {
                             stage,
-                            start_unix_nanos,
                             duration_nanos,
                         })) => Command::Begin {
                             stage,
-                            start_unix_nanos,
                             duration: Duration::from_nanos(duration_nanos),
                         },
+                        Ok(Some(ToWorker::Start { start_unix_nanos })) => {
+                            let _ = starts.send(start_unix_nanos);
+                            continue;
+                        }
                         Ok(Some(ToWorker::Cancel)) => {
                             control.cancel_remotely();
                             continue;
@@ -162,11 +166,7 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
     let mut local = LocalStages::<D>::new(local_settings, options, control.clone(), runtime);
     while let Ok(command) = received.recv() {
         match command {
-            Command::Begin {
-                stage,
-                start_unix_nanos,
-                duration,
-            } => {
+            Command::Begin { stage, duration } => {
                 let measurement = match stage {
                     Stage::Setup => {
                         local.setup();
@@ -178,7 +178,16 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
                         } else {
                             Phase::Run
                         };
-                        let start_at = start_unix_nanos.map(instant_of_unix_nanos);
+                        // Ready (threads or tasks waiting at the barrier,
+                        // profiler running): tell the parent, then start
+                        // when it says (now if it is gone).
+                        let agree_start = || {
+                            send(&ToParent::Ready);
+                            start_received
+                                .recv()
+                                .map(instant_of_unix_nanos)
+                                .unwrap_or_else(|_| Instant::now())
+                        };
                         let mut on_tick =
                             |tick: u32, snapshots: &[crate::metrics::InstanceSnapshot]| {
                                 send(&ToParent::Status {
@@ -189,7 +198,7 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: 
                         Some(Box::new(local.timed(
                             phase,
                             duration,
-                            start_at,
+                            Some(&agree_start),
                             &mut on_tick,
                         )))
                     }

@@ -159,12 +159,13 @@ impl<D: Driver> LocalStages<D> {
         }
     }
 
-    /// Runs a timed phase; `start_at` is the agreed start across processes.
+    /// Runs a timed phase; `agree_start` (with several processes) reports
+    /// this process ready and returns the start all processes agreed on.
     pub(crate) fn timed(
         &mut self,
         phase: Phase,
         duration: Duration,
-        start_at: Option<Instant>,
+        agree_start: Option<&dyn Fn() -> Instant>,
         on_tick: OnTick<'_>,
     ) -> PhaseMeasurement {
         let timed = TimedPhase {
@@ -175,7 +176,7 @@ impl<D: Driver> LocalStages<D> {
             counters: &self.counters,
             control: &self.control,
             runtime: &self.runtime,
-            start_at,
+            agree_start,
             timing: TimingPlan {
                 record: self.settings.latency && phase == Phase::Run,
                 rate: self.settings.rate,

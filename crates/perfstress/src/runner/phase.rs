@@ -32,9 +32,10 @@ pub(crate) struct TimedPhase<'a> {
     pub(crate) counters: &'a Arc<[InstanceCounters]>,
     pub(crate) control: &'a Arc<RunControl>,
     pub(crate) runtime: &'a tokio::runtime::Runtime,
-    /// The agreed start when several processes run the phase; `None`: start
-    /// as soon as every instance is ready.
-    pub(crate) start_at: Option<Instant>,
+    /// With several processes: called once every instance of this process
+    /// is ready; returns the start all processes agreed on. `None`: start as
+    /// soon as every instance is ready.
+    pub(crate) agree_start: Option<&'a dyn Fn() -> Instant>,
     pub(crate) timing: TimingPlan,
 }
 
@@ -154,7 +155,7 @@ impl TimedPhase<'_> {
             barrier.wait();
             let start = self.agreed_start();
             let _ = start_cell.set(start);
-            let memory_samples = self.drive_clock(start, on_tick, &|| {});
+            let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
             let timings = threads
                 .into_iter()
                 .filter_map(|thread| thread.join().ok())
@@ -213,7 +214,7 @@ impl TimedPhase<'_> {
         self.runtime.block_on(barrier.wait());
         let start = self.agreed_start();
         let _ = start_cell.set(start);
-        let memory_samples = self.drive_clock(start, on_tick, &|| {});
+        let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
         let finished = self.runtime.block_on(futures::future::join_all(tasks));
         let mut timings = Vec::with_capacity(finished.len());
         for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
@@ -256,12 +257,17 @@ impl TimedPhase<'_> {
         };
         let start = self.agreed_start();
         for counter in &event_counters {
-            counter.open(start);
+            counter.open(start, self.duration);
         }
-        let memory_samples = self.drive_clock(start, on_tick, &publish);
-        for counter in &event_counters {
-            counter.close();
-        }
+        // Close the counters the moment the deadline passes: events raised
+        // while the coordinator prints the last status line must not count.
+        let close = || {
+            for counter in &event_counters {
+                counter.close();
+            }
+        };
+        let memory_samples = self.drive_clock(start, on_tick, &publish, &close);
+        close();
         publish();
         PhaseReadings {
             memory_samples,
@@ -272,8 +278,9 @@ impl TimedPhase<'_> {
     /// Every instance is ready: the phase starts now, or at the moment the
     /// processes agreed on, so that all of them start together.
     fn agreed_start(&self) -> Instant {
-        match self.start_at {
-            Some(start_at) => {
+        match self.agree_start {
+            Some(agree_start) => {
+                let start_at = agree_start();
                 let now = Instant::now();
                 if start_at > now {
                     std::thread::sleep(start_at - now);
@@ -288,7 +295,15 @@ impl TimedPhase<'_> {
     /// runtime cannot starve it): one tick per interval at exact multiples
     /// of the interval from the start, then the deadline. Returns the
     /// memory samples taken at the ticks.
-    fn drive_clock(&self, start: Instant, on_tick: OnTick<'_>, refresh: &dyn Fn()) -> Vec<u64> {
+    /// `refresh` runs before each tick's snapshot; `at_deadline_hook` right when
+    /// the deadline passes, before anything else.
+    fn drive_clock(
+        &self,
+        start: Instant,
+        on_tick: OnTick<'_>,
+        refresh: &dyn Fn(),
+        at_deadline_hook: &dyn Fn(),
+    ) -> Vec<u64> {
         let mut memory_samples = Vec::new();
         let deadline = start + self.duration;
         let mut tick: u32 = 1;
@@ -301,6 +316,7 @@ impl TimedPhase<'_> {
             let at_deadline = wake == deadline;
             if at_deadline {
                 self.control.end_phase();
+                at_deadline_hook();
             }
             if next_tick <= deadline {
                 refresh();

@@ -32,13 +32,12 @@ pub(crate) enum Stage {
 /// From the parent to a worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
-    /// Run `stage`; timed stages start at `start_unix_nanos` (wall clock,
-    /// the same for every process on the machine) and last `duration_nanos`.
-    Begin {
-        stage: Stage,
-        start_unix_nanos: Option<u128>,
-        duration_nanos: u64,
-    },
+    /// Run `stage`. A timed stage (lasting `duration_nanos`) gets its
+    /// instances ready, answers [`ToParent::Ready`] and waits for `Start`.
+    Begin { stage: Stage, duration_nanos: u64 },
+    /// Every worker is ready: the timed stage starts at `start_unix_nanos`
+    /// (wall clock, the same for every process on the machine).
+    Start { start_unix_nanos: u128 },
     /// Stop what you are doing (another process failed, or Ctrl-C); the
     /// parent still sends the cleanup stages.
     Cancel,
@@ -55,6 +54,8 @@ pub(crate) enum ToParent {
         process_index: usize,
         pid: u32,
     },
+    /// The worker's instances are ready to start the timed stage.
+    Ready,
     /// Progress at status tick `tick` of the running timed stage.
     Status {
         tick: u32,

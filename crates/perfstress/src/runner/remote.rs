@@ -24,9 +24,9 @@ use super::protocol::{Stage, ToParent, ToWorker, read_message, unix_nanos_now, w
 
 /// Workers that have not connected by then are reported as failed to start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How far ahead of "now" the parent sets a timed stage's start, so that
-/// every worker has the command before the moment comes.
-const START_LEAD: Duration = Duration::from_millis(50);
+/// How far ahead of "now" the parent sets a timed stage's start, once every
+/// worker is ready, so that each has the message before the moment comes.
+const START_LEAD: Duration = Duration::from_millis(5);
 /// How long a worker may take to exit after the last stage.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -168,22 +168,31 @@ impl RemoteStages {
             self.broadcast_cancel();
         }
         let timed = matches!(stage, Stage::Warmup | Stage::Run);
-        let start_unix_nanos = timed.then(|| unix_nanos_now() + START_LEAD.as_nanos());
         let command = ToWorker::Begin {
             stage,
-            start_unix_nanos,
             duration_nanos: u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
         };
         for worker in &mut self.workers {
             Self::send(worker, &command);
         }
         let mut done: Vec<bool> = self.workers.iter().map(|worker| !worker.alive).collect();
+        // A timed stage starts once every live worker is ready.
+        let mut ready: Vec<bool> = done.clone();
+        let mut start_sent = !timed;
         let mut measurements: Vec<Option<PhaseMeasurement>> =
             self.workers.iter().map(|_| None).collect();
         let mut ticks: BTreeMap<u32, Vec<Option<Vec<InstanceSnapshot>>>> = BTreeMap::new();
         while done.iter().any(|done| !done) {
+            if !start_sent && ready.iter().all(|ready| *ready) {
+                start_sent = true;
+                let start_unix_nanos = unix_nanos_now() + START_LEAD.as_nanos();
+                for worker in &mut self.workers {
+                    Self::send(worker, &ToWorker::Start { start_unix_nanos });
+                }
+            }
             let Ok(event) = self.events.recv() else { break };
             match event {
+                Event::Message(index, ToParent::Ready) => ready[index] = true,
                 Event::Message(index, ToParent::Status { tick, snapshots }) => {
                     let count = self.workers.len();
                     ticks.entry(tick).or_insert_with(|| vec![None; count])[index] = Some(snapshots);
@@ -209,6 +218,7 @@ impl RemoteStages {
                         self.worker_died(index, stage);
                     }
                     done[index] = true;
+                    ready[index] = true;
                     self.flush_ticks(&mut ticks, &mut on_status);
                 }
                 Event::Cancelled => self.broadcast_cancel(),

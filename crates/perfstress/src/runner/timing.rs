@@ -248,6 +248,11 @@ impl Timing for Paced {
             let now = self.clock.now();
             remaining = (self.scheduled > now).then(|| self.scheduled - now);
         }
+        // The phase may have ended during the wait: an operation due after
+        // the deadline must not start.
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
         self.start();
         true
     }
@@ -265,6 +270,11 @@ impl Timing for Paced {
             }
             let now = self.clock.now();
             remaining = (self.scheduled > now).then(|| self.scheduled - now);
+        }
+        // The phase may have ended during the wait: an operation due after
+        // the deadline must not start.
+        if stop.load(Ordering::Relaxed) {
+            return false;
         }
         self.start();
         true

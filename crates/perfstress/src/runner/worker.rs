@@ -25,7 +25,11 @@ pub(crate) fn run_sync_loop<D: Driver, T: Timing>(
     phase_start: Instant,
     timing: &mut T,
 ) -> Result<()> {
-    let mut tracker = OperationTracker::new(counters, phase_start);
+    let mut tracker = if T::PACED {
+        OperationTracker::exact(counters, phase_start)
+    } else {
+        OperationTracker::new(counters, phase_start)
+    };
     timing.begin();
     let result = loop {
         if stop.load(Ordering::Relaxed) || (T::PACED && !timing.before_sync(stop)) {
@@ -51,7 +55,11 @@ pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
     phase_start: Instant,
     timing: &mut T,
 ) -> Result<()> {
-    let mut tracker = OperationTracker::new(counters, phase_start);
+    let mut tracker = if T::PACED {
+        OperationTracker::exact(counters, phase_start)
+    } else {
+        OperationTracker::new(counters, phase_start)
+    };
     let mut last_yield = phase_start;
     timing.begin();
     loop {

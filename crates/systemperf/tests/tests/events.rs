@@ -300,8 +300,6 @@ fn unthrottled_events() {
 /// and none of those may count, so the last counted event is at most the
 /// duration after the start.
 #[test]
-#[ignore = "bug: events raised after the deadline are counted: the counters close only after \
-            the deadline's status line and memory sample, up to ~30 ms late with a saturated CPU"]
 fn events_after_the_deadline_are_not_counted() {
     let _cpu = cpu_saturating();
     for sync in [true, false] {
