@@ -5,10 +5,15 @@
 
 mod batch;
 mod event;
+mod http;
 mod log;
 mod noop;
 mod sleep;
 
+pub use self::http::{
+    AzureCoreGetTest, EmbeddedServer, HttpGetTest, HttpOptions, HttpPutTest, HttpUrl,
+    RawTcpGetTest, ReqwestGetTest, ServedTotals, UreqGetTest,
+};
 pub use batch::{SampleBatchOptions, SampleBatchTest};
 pub use event::{SampleEventOptions, SampleEventTest};
 pub use log::{LogOptions, LogTest};
