@@ -228,6 +228,10 @@ pub(crate) fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatche
         } else if is_secret(long) {
             described.push(format!("--{long} ***"));
         } else {
+            let values: Vec<String> = values
+                .iter()
+                .map(|value| crate::report::redact_url(value))
+                .collect();
             described.push(format!("--{long} {}", values.join(" ")));
         }
     }

@@ -5,6 +5,52 @@ use crate::metrics::{PhaseSummary, StatusSample};
 
 use super::format::{format_count, format_significant};
 
+/// A URL's query (SAS signatures, tokens) and user info are secrets too:
+/// `https://u:p@host/c?sig=x` is shown as `https://***@host/c?***`.
+pub fn redact_url(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_owned();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, _)) => (rest, "?***"),
+        None => (rest, ""),
+    };
+    let rest = match rest.split_once('/') {
+        Some((authority, path)) => (authority, format!("/{path}")),
+        None => (rest, String::new()),
+    };
+    let authority = match rest.0.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => rest.0.to_owned(),
+    };
+    format!("{scheme}://{authority}{}{query}", rest.1)
+}
+
+/// `text` with every URL in it redacted by [`redact_url`] (error messages
+/// of HTTP clients quote the URL they failed on).
+pub fn redact_urls(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let Some(separator) = word.find("://") else {
+                return word.to_owned();
+            };
+            let start = word[..separator]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+                .map_or(0, |index| index + 1);
+            let end = word[separator + 3..]
+                .find([')', '"', '\'', ',', '<', '>'])
+                .map_or(word.len(), |index| separator + 3 + index);
+            format!(
+                "{}{}{}",
+                &word[..start],
+                redact_url(&word[start..end]),
+                &word[end..]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The results line of a phase, in the family's format (PerfAutomation
 /// parses it with `\((.*) ops/s`).
 pub fn results_line(summary: &PhaseSummary) -> String {
@@ -96,7 +142,7 @@ impl Console {
     /// phase and the whole error chain.
     /// `who` names the instance (`parallel index 3`) or process that failed.
     pub fn failure(&self, test_name: &str, who: &str, phase: &str, error: &Error) {
-        let chain = error.chain();
+        let chain: Vec<String> = error.chain().iter().map(|line| redact_urls(line)).collect();
         let mut text = format!(
             "error: {test_name} ({who}) failed in {phase}: {}",
             chain.first().map(String::as_str).unwrap_or("unknown error")
@@ -121,6 +167,21 @@ mod tests {
 
     use super::*;
     use crate::metrics::InstanceSnapshot;
+
+    #[test]
+    fn urls_lose_their_query_and_user_info() {
+        assert_eq!(
+            redact_url("http://127.0.0.1:9/b?sig=SECRET&sv=1"),
+            "http://127.0.0.1:9/b?***"
+        );
+        assert_eq!(redact_url("https://user:pw@host/c"), "https://***@host/c");
+        assert_eq!(redact_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(redact_url("1024"), "1024");
+        assert_eq!(
+            redact_urls("error sending request for url (http://h/b?sig=S): refused"),
+            "error sending request for url (http://h/b?***): refused"
+        );
+    }
 
     #[test]
     fn results_line_of_a_sleep_run() {

@@ -7,7 +7,7 @@ mod json;
 mod latency;
 mod operations_file;
 
-pub use console::{Console, results_line, status_line};
+pub use console::{Console, redact_url, redact_urls, results_line, status_line};
 pub use format::{format_count, format_significant};
 pub use json::{
     InstanceResults, LatencyResults, TestResults, remove_stale_results, write_test_results,
