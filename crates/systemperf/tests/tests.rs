@@ -9,6 +9,8 @@ mod common;
 mod events;
 #[path = "tests/failures.rs"]
 mod failures;
+#[path = "tests/http.rs"]
+mod http;
 #[path = "tests/interrupt.rs"]
 mod interrupt;
 #[path = "tests/latency.rs"]

@@ -1,4 +1,4 @@
-//! Integration tests of the HTTP transport tests (`src/http/`): each runs
+//! The HTTP transport tests (`src/http/`): each runs
 //! for one second against the embedded server and against a loopback
 //! server of this file's own, and the operations it reports must equal the
 //! requests the server counted.
