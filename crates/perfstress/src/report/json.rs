@@ -1,4 +1,4 @@
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::Serialize;
@@ -113,20 +113,32 @@ pub fn remove_stale_results(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes the results file atomically (a temporary file renamed into place),
-/// so a reader never sees half a file.
+/// Writes the results file atomically, so a reader never sees half a file.
 pub fn write_test_results(path: &Path, results: &TestResults) -> std::io::Result<()> {
+    write_atomically(path, |out| {
+        serde_json::to_writer_pretty(&mut *out, results)?;
+        out.write_all(b"\n")
+    })
+}
+
+/// Writes `path` through `write` into a temporary file beside it, then
+/// renames that into place; on any error the temporary file is removed and
+/// `path` is left alone.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}.tmp", std::process::id()));
     let temporary = std::path::PathBuf::from(temporary);
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        serde_json::to_writer_pretty(&mut file, results)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
+    let outcome = (|| {
+        let mut out = BufWriter::with_capacity(1 << 16, std::fs::File::create(&temporary)?);
+        write(&mut out)?;
+        out.into_inner()
+            .map_err(|error| error.into_error())?
+            .sync_all()?;
         std::fs::rename(&temporary, path)
-    };
-    let outcome = write();
+    })();
     if outcome.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }

@@ -1,4 +1,4 @@
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::metrics::LatencyHistogram;
@@ -14,11 +14,7 @@ pub fn write_operations_file(
     latency: &LatencyHistogram,
     size: i64,
 ) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = std::path::PathBuf::from(temporary);
-    let write = || -> std::io::Result<()> {
-        let mut out = BufWriter::with_capacity(1 << 16, std::fs::File::create(&temporary)?);
+    super::json::write_atomically(path, |out| {
         out.write_all(b"[")?;
         let mut first = true;
         for (latency, count) in latency.values() {
@@ -34,17 +30,8 @@ pub fn write_operations_file(
                 out.write_all(entry.as_bytes())?;
             }
         }
-        out.write_all(b"]\n")?;
-        out.into_inner()
-            .map_err(|error| error.into_error())?
-            .sync_all()?;
-        std::fs::rename(&temporary, path)
-    };
-    let outcome = write();
-    if outcome.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    outcome
+        out.write_all(b"]\n")
+    })
 }
 
 #[cfg(test)]
