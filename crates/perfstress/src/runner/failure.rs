@@ -141,26 +141,28 @@ pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + S
     outcome
 }
 
-/// A future whose panics are caught (and reported quietly by the hook)
-/// like [`catch_panic`]'s, on whichever thread polls it.
-pub(crate) struct CatchPanic<F> {
-    inner: Pin<Box<F>>,
+pin_project_lite::pin_project! {
+    /// A future whose panics are caught (and reported quietly by the hook)
+    /// like [`catch_panic`]'s, on whichever thread polls it.
+    pub(crate) struct CatchPanic<F> {
+        #[pin]
+        inner: F,
+    }
 }
 
 impl<F: Future> CatchPanic<F> {
-    /// Wraps `future` (boxed once, so this is not for the per-operation path).
+    /// Wraps `future`, in place: the operation loop runs inside it, so no
+    /// extra allocation or indirection.
     pub(crate) fn new(future: F) -> Self {
-        Self {
-            inner: Box::pin(future),
-        }
+        Self { inner: future }
     }
 }
 
 impl<F: Future> Future for CatchPanic<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.inner.as_mut();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.project().inner;
         match catch_panic(move || inner.poll(cx)) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
