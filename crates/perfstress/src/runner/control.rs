@@ -147,7 +147,7 @@ impl RunControl {
                 if !self.quiet {
                     eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
                 }
-                super::children::kill_all();
+                super::process::reaper::kill_all();
                 std::process::exit(EXIT_INTERRUPTED);
             }
             if std::mem::replace(&mut state.interrupted, true) {
@@ -298,7 +298,7 @@ pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Strin
                 match current {
                     Some(control) => control.interrupt(),
                     None => {
-                        super::children::kill_all();
+                        super::process::reaper::kill_all();
                         std::process::exit(EXIT_INTERRUPTED)
                     }
                 }

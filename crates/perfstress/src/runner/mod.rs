@@ -3,20 +3,12 @@
 //! cleanup also after a failure or Ctrl-C; in this process or spread over
 //! worker processes.
 
-mod child;
-mod children;
 mod control;
-mod coordinator;
-mod driver;
 mod failure;
-mod hooks;
+mod lifecycle;
 mod local;
-mod phase;
 mod plan;
-mod protocol;
-mod remote;
-mod timing;
-mod worker;
+mod process;
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -29,13 +21,13 @@ use crate::registry::{Invocation, TestEntry};
 use crate::report::Console;
 
 use control::{RunControl, route_interrupts_to};
-use coordinator::Coordinator;
-pub(crate) use driver::{Batch, Driver, Event, Single};
 pub(crate) use failure::install_panic_hook;
+use lifecycle::Coordinator;
+pub(crate) use local::driver::{Batch, Driver, Event, Single};
 use local::{LocalSettings, LocalStages};
 pub use plan::{ProcessShare, split};
-use remote::RemoteStages;
-pub(crate) use remote::WORKER_OPTION;
+use process::parent::RemoteStages;
+pub(crate) use process::parent::WORKER_OPTION;
 
 /// Exit code of a failed run.
 pub(crate) const EXIT_FAILED: i32 = 1;
@@ -75,7 +67,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
         args: invocation.args,
     };
     if let Some(spec) = settings.global.perfstress_worker.clone() {
-        return child::run_worker::<D>(&spec, settings, options);
+        return process::worker::run_worker::<D>(&spec, settings, options);
     }
 
     let console = Console::new();

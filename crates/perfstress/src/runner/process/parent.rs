@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind};
 use crate::metrics::InstanceSnapshot;
 
-use super::children;
-use super::control::RunControl;
-use super::coordinator::Stages;
-use super::failure::{Failure, Phase, Who};
-use super::local::PhaseMeasurement;
-use super::plan::ProcessShare;
 use super::protocol::{Stage, ToParent, ToWorker, read_message, unix_nanos_now, write_message};
+use super::reaper as children;
+use crate::runner::control::RunControl;
+use crate::runner::failure::{Failure, Phase, Who};
+use crate::runner::lifecycle::Stages;
+use crate::runner::local::PhaseMeasurement;
+use crate::runner::plan::ProcessShare;
 
 /// Workers that have not connected by then are reported as failed to start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);

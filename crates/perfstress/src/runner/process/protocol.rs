@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind};
 use crate::metrics::InstanceSnapshot;
 
-use super::failure::{Failure, Phase, Who};
-use super::local::PhaseMeasurement;
+use crate::runner::failure::{Failure, Phase, Who};
+use crate::runner::local::PhaseMeasurement;
 
 /// Messages larger than this are refused as corrupt.
 const MAX_MESSAGE_BYTES: u32 = 1 << 30;

@@ -2,6 +2,12 @@
 //! single-process run does, and what each worker process of a
 //! multi-process run does when its parent says so.
 
+pub(crate) mod driver;
+mod hooks;
+mod op_loop;
+mod timed;
+pub(crate) mod timing;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,15 +17,14 @@ use crate::metrics::{InstanceCounters, InstanceSnapshot, process_cpu_time};
 use crate::profile::{ProfileTarget, Profiler, profile_directory};
 use crate::test::TestContext;
 
-use super::RunSettings;
-use super::control::RunControl;
-use super::driver::Driver;
-use super::failure::Failure;
-use super::failure::Phase;
-use super::hooks;
-use super::phase::{OnTick, TimedPhase};
-use super::plan::ProcessShare;
-use super::timing::{LatencyRecord, TimingPlan};
+use self::driver::Driver;
+use self::timed::{OnTick, TimedPhase};
+use self::timing::{LatencyRecord, TimingPlan};
+use crate::runner::RunSettings;
+use crate::runner::control::RunControl;
+use crate::runner::failure::Failure;
+use crate::runner::failure::Phase;
+use crate::runner::plan::ProcessShare;
 
 /// What one process measured in a timed phase.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

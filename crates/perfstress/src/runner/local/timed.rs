@@ -10,11 +10,11 @@ use futures::future::{AbortHandle, Abortable};
 use crate::error::Error;
 use crate::metrics::{InstanceCounters, InstanceSnapshot, resident_memory_bytes};
 
-use super::control::RunControl;
 use super::driver::Driver;
-use super::failure::{CatchPanic, Failure, Phase, catch_panic};
+use super::op_loop::{run_async_loop, run_sync_loop};
 use super::timing::{LatencyRecord, Paced, Recorded, Timing, TimingPlan, Untimed};
-use super::worker::{run_async_loop, run_sync_loop};
+use crate::runner::control::RunControl;
+use crate::runner::failure::{CatchPanic, Failure, Phase, catch_panic};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 

@@ -4,9 +4,9 @@ use futures::{StreamExt, stream::FuturesUnordered};
 
 use crate::test::{TestContext, TestOptions};
 
-use super::control::RunControl;
 use super::driver::Driver;
-use super::failure::{CatchPanic, Failure, Phase, catch_panic};
+use crate::runner::control::RunControl;
+use crate::runner::failure::{CatchPanic, Failure, Phase, catch_panic};
 
 /// Creates one instance per context, in parallel-index order. A failure
 /// stops the creation; the instances created so far are returned.

@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
 
-use super::control::{ControlEvent, RunControl, route_interrupts_to};
-use super::driver::Driver;
-use super::failure::Phase;
-use super::local::{LocalSettings, LocalStages};
-use super::plan::split;
 use super::protocol::{
     FailureMessage, Stage, ToParent, ToWorker, instant_of_unix_nanos, read_message, write_message,
 };
-use super::{EXIT_FAILED, RunSettings};
+use crate::runner::control::{ControlEvent, RunControl, route_interrupts_to};
+use crate::runner::failure::Phase;
+use crate::runner::local::driver::Driver;
+use crate::runner::local::{LocalSettings, LocalStages};
+use crate::runner::plan::split;
+use crate::runner::{EXIT_FAILED, RunSettings};
 
 /// What the parent told this worker on its command line.
 struct WorkerSpec {

@@ -15,10 +15,10 @@ use crate::report::{
 
 use super::EXIT_FAILED;
 use super::control::RunControl;
-use super::driver::Driver;
 use super::failure::Phase;
+use super::local::driver::Driver;
+use super::local::timing::LATE_START_THRESHOLD;
 use super::local::{LocalStages, PhaseMeasurement};
-use super::timing::LATE_START_THRESHOLD;
 
 /// The stages of a run, carried out by this process or by worker processes.
 /// Failures are recorded in the run's [`RunControl`].
