@@ -3,12 +3,13 @@
 //! waits on a condition variable; async code awaits a watch channel.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
 use futures::future::AbortHandle;
 
-use super::failure::{Failure, Phase};
+use crate::failure::Failure;
+use crate::phase::Phase;
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
 pub(crate) const EXIT_INTERRUPTED: i32 = 130;
@@ -275,35 +276,4 @@ impl RunControl {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// The run that Ctrl-C stops: the process has one handler, installed once,
-/// and it signals the run in progress.
-static CURRENT_RUN: Mutex<Option<Weak<RunControl>>> = Mutex::new(None);
-
-/// Makes Ctrl-C (and SIGTERM) stop `control`'s run from now on.
-pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), String> {
-    static HANDLER: OnceLock<Result<(), String>> = OnceLock::new();
-    *CURRENT_RUN
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::downgrade(control));
-    HANDLER
-        .get_or_init(|| {
-            ctrlc::set_handler(|| {
-                let current = CURRENT_RUN
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .as_ref()
-                    .and_then(Weak::upgrade);
-                match current {
-                    Some(control) => control.interrupt(),
-                    None => {
-                        super::process::reaper::kill_all();
-                        std::process::exit(EXIT_INTERRUPTED)
-                    }
-                }
-            })
-            .map_err(|error| error.to_string())
-        })
-        .clone()
 }

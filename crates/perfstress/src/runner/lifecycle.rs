@@ -15,10 +15,9 @@ use crate::report::{
 
 use super::EXIT_FAILED;
 use super::control::RunControl;
-use super::failure::Phase;
-use super::local::driver::Driver;
+use super::local::PhaseMeasurement;
 use super::local::timing::LATE_START_THRESHOLD;
-use super::local::{LocalStages, PhaseMeasurement};
+use crate::phase::Phase;
 
 /// The stages of a run, carried out by this process or by worker processes.
 /// Failures are recorded in the run's [`RunControl`].
@@ -43,27 +42,6 @@ pub(crate) trait Stages {
     /// Seconds spent coordinating processes, by what, for the results file.
     fn coordination(&self) -> Vec<(String, f64)> {
         Vec::new()
-    }
-}
-
-impl<D: Driver> Stages for LocalStages<D> {
-    fn setup(&mut self) {
-        LocalStages::setup(self);
-    }
-
-    fn timed(
-        &mut self,
-        phase: Phase,
-        duration: Duration,
-        on_status: &mut dyn FnMut(&[InstanceSnapshot]),
-    ) -> PhaseMeasurement {
-        LocalStages::timed(self, phase, duration, None, &mut |_tick, snapshots| {
-            on_status(snapshots)
-        })
-    }
-
-    fn cleanup(&mut self) {
-        LocalStages::cleanup(self);
     }
 }
 

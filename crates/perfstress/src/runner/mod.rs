@@ -4,11 +4,12 @@
 //! worker processes.
 
 mod control;
-mod failure;
 mod lifecycle;
 mod local;
+mod panic;
 mod plan;
 mod process;
+mod signals;
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -20,14 +21,15 @@ use crate::options::GlobalOptions;
 use crate::registry::{Invocation, TestEntry};
 use crate::report::Console;
 
-use control::{RunControl, route_interrupts_to};
-pub(crate) use failure::install_panic_hook;
+use control::RunControl;
 use lifecycle::Coordinator;
 pub(crate) use local::driver::{Batch, Driver, Event, Single};
 use local::{LocalSettings, LocalStages};
+pub(crate) use panic::{install_panic_hook, panic_error};
 pub use plan::{ProcessShare, split};
 use process::parent::RemoteStages;
 pub(crate) use process::parent::WORKER_OPTION;
+pub(crate) use signals::route_interrupts_to;
 
 /// Exit code of a failed run.
 pub(crate) const EXIT_FAILED: i32 = 1;

@@ -12,8 +12,9 @@ use crate::error::Result;
 use crate::events::EventCounter;
 use crate::test::{BatchPerfTest, EventPerfTest, PerfTest, TestContext, TestOptions};
 
+use crate::failure::Failure;
+use crate::phase::Phase;
 use crate::runner::control::RunControl;
-use crate::runner::failure::{Failure, Phase};
 
 /// A boxed lifecycle hook (boxing happens once per hook call, never per
 /// operation).

@@ -5,8 +5,10 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use crate::test::{TestContext, TestOptions};
 
 use super::driver::Driver;
+use crate::failure::Failure;
+use crate::phase::Phase;
 use crate::runner::control::RunControl;
-use crate::runner::failure::{CatchPanic, Failure, Phase, catch_panic};
+use crate::runner::panic::{CatchPanic, catch_panic};
 
 /// Creates one instance per context, in parallel-index order. A failure
 /// stops the creation; the instances created so far are returned.

@@ -20,10 +20,11 @@ use crate::test::TestContext;
 use self::driver::Driver;
 use self::timed::{OnTick, TimedPhase};
 use self::timing::{LatencyRecord, TimingPlan};
+use crate::failure::Failure;
+use crate::phase::Phase;
 use crate::runner::RunSettings;
 use crate::runner::control::RunControl;
-use crate::runner::failure::Failure;
-use crate::runner::failure::Phase;
+use crate::runner::lifecycle::Stages;
 use crate::runner::plan::ProcessShare;
 
 /// What one process measured in a timed phase.
@@ -292,5 +293,26 @@ impl<D: Driver> LocalStages<D> {
             &self.control,
             stop_on_failure,
         ));
+    }
+}
+
+impl<D: Driver> Stages for LocalStages<D> {
+    fn setup(&mut self) {
+        LocalStages::setup(self);
+    }
+
+    fn timed(
+        &mut self,
+        phase: Phase,
+        duration: Duration,
+        on_status: &mut dyn FnMut(&[InstanceSnapshot]),
+    ) -> PhaseMeasurement {
+        LocalStages::timed(self, phase, duration, None, &mut |_tick, snapshots| {
+            on_status(snapshots)
+        })
+    }
+
+    fn cleanup(&mut self) {
+        LocalStages::cleanup(self);
     }
 }

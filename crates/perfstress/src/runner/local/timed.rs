@@ -13,8 +13,10 @@ use crate::metrics::{InstanceCounters, InstanceSnapshot, resident_memory_bytes};
 use super::driver::Driver;
 use super::op_loop::{run_async_loop, run_sync_loop};
 use super::timing::{LatencyRecord, Paced, Recorded, Timing, TimingPlan, Untimed};
+use crate::failure::Failure;
+use crate::phase::Phase;
 use crate::runner::control::RunControl;
-use crate::runner::failure::{CatchPanic, Failure, Phase, catch_panic};
+use crate::runner::panic::{CatchPanic, catch_panic};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 

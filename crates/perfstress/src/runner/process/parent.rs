@@ -16,8 +16,9 @@ use crate::metrics::InstanceSnapshot;
 
 use super::protocol::{Stage, ToParent, ToWorker, read_message, unix_nanos_now, write_message};
 use super::reaper as children;
+use crate::failure::{Failure, Who};
+use crate::phase::Phase;
 use crate::runner::control::RunControl;
-use crate::runner::failure::{Failure, Phase, Who};
 use crate::runner::lifecycle::Stages;
 use crate::runner::local::PhaseMeasurement;
 use crate::runner::plan::ProcessShare;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind};
 use crate::metrics::InstanceSnapshot;
 
-use crate::runner::failure::{Failure, Phase, Who};
+use crate::failure::{Failure, Who};
+use crate::phase::Phase;
 use crate::runner::local::PhaseMeasurement;
 
 /// Messages larger than this are refused as corrupt.

@@ -13,11 +13,12 @@ use crate::error::{Error, ErrorKind};
 use super::protocol::{
     FailureMessage, Stage, ToParent, ToWorker, instant_of_unix_nanos, read_message, write_message,
 };
-use crate::runner::control::{ControlEvent, RunControl, route_interrupts_to};
-use crate::runner::failure::Phase;
+use crate::phase::Phase;
+use crate::runner::control::{ControlEvent, RunControl};
 use crate::runner::local::driver::Driver;
 use crate::runner::local::{LocalSettings, LocalStages};
 use crate::runner::plan::split;
+use crate::runner::signals::route_interrupts_to;
 use crate::runner::{EXIT_FAILED, RunSettings};
 
 /// What the parent told this worker on its command line.

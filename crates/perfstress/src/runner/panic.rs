@@ -1,9 +1,8 @@
-//! What failed where: the phases of a run, failure records, and turning a
-//! panic of test code into an error that names its message and location.
+//! Turning a panic of test code into an error that names its message and
+//! location: the panic hook, and catchers for closures and futures.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -11,89 +10,6 @@ use std::sync::Once;
 use std::task::{Context, Poll};
 
 use crate::error::{Error, ErrorKind};
-
-/// The phases of a run, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Phase {
-    Create,
-    GlobalSetup,
-    Setup,
-    StartEvents,
-    PostSetup,
-    Warmup,
-    Run,
-    PreCleanup,
-    StopEvents,
-    Cleanup,
-    GlobalCleanup,
-    Close,
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Phase::Create => "new",
-            Phase::GlobalSetup => "global_setup",
-            Phase::Setup => "setup",
-            Phase::StartEvents => "start_events",
-            Phase::PostSetup => "post-setup",
-            Phase::Warmup => "warm-up",
-            Phase::Run => "run",
-            Phase::PreCleanup => "pre-cleanup",
-            Phase::StopEvents => "stop_events",
-            Phase::Cleanup => "cleanup",
-            Phase::GlobalCleanup => "global_cleanup",
-            Phase::Close => "close",
-        })
-    }
-}
-
-/// Who failed: a test instance, or a whole worker process.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub(crate) enum Who {
-    /// The instance with this parallel index.
-    Instance(usize),
-    /// The worker process with this index (it died or misbehaved).
-    Process(usize),
-}
-
-impl fmt::Display for Who {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Who::Instance(index) => write!(f, "parallel index {index}"),
-            Who::Process(index) => write!(f, "worker process {index}"),
-        }
-    }
-}
-
-/// A failure of one instance (or worker process) in one phase.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub(crate) who: Who,
-    pub(crate) phase: Phase,
-    pub(crate) error: Error,
-}
-
-impl Failure {
-    pub(crate) fn new(parallel_index: usize, phase: Phase, error: Error) -> Self {
-        Self {
-            who: Who::Instance(parallel_index),
-            phase,
-            error,
-        }
-    }
-
-    /// A failure from the payload of a caught panic.
-    pub(crate) fn from_panic(
-        parallel_index: usize,
-        phase: Phase,
-        payload: Box<dyn Any + Send>,
-    ) -> Self {
-        Self::new(parallel_index, phase, panic_error(payload))
-    }
-}
 
 thread_local! {
     /// Where the last panic on this thread happened, recorded by the hook.
@@ -201,7 +117,7 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::Panic);
         let text = error.to_string();
         assert!(text.starts_with("panicked at "), "{text}");
-        assert!(text.contains("failure.rs"), "{text}");
+        assert!(text.contains("panic.rs"), "{text}");
         assert!(text.ends_with("boom 42"), "{text}");
     }
 }

@@ -1,0 +1,37 @@
+//! Ctrl-C (and SIGTERM): the process has one handler, installed once, and
+//! it stops the run in progress.
+
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use super::control::{EXIT_INTERRUPTED, RunControl};
+
+/// The run that Ctrl-C stops: the process has one handler, installed once,
+/// and it signals the run in progress.
+static CURRENT_RUN: Mutex<Option<Weak<RunControl>>> = Mutex::new(None);
+
+/// Makes Ctrl-C (and SIGTERM) stop `control`'s run from now on.
+pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), String> {
+    static HANDLER: OnceLock<Result<(), String>> = OnceLock::new();
+    *CURRENT_RUN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::downgrade(control));
+    HANDLER
+        .get_or_init(|| {
+            ctrlc::set_handler(|| {
+                let current = CURRENT_RUN
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .as_ref()
+                    .and_then(Weak::upgrade);
+                match current {
+                    Some(control) => control.interrupt(),
+                    None => {
+                        super::process::reaper::kill_all();
+                        std::process::exit(EXIT_INTERRUPTED)
+                    }
+                }
+            })
+            .map_err(|error| error.to_string())
+        })
+        .clone()
+}
