@@ -25,28 +25,32 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 struct Arguments {
     description: Option<LitStr>,
+    /// `crate = path`: where perfstress is, for crates that re-export it.
+    krate: Option<syn::Path>,
 }
 
 impl Parse for Arguments {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut description = None;
+        let mut krate = None;
         while !input.is_empty() {
-            let name: syn::Ident = input.parse()?;
+            let name: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
             input.parse::<Token![=]>()?;
-            let value: LitStr = input.parse()?;
             if name == "description" {
-                description = Some(value);
+                description = Some(input.parse::<LitStr>()?);
+            } else if name == "crate" {
+                krate = Some(input.parse::<syn::Path>()?);
             } else {
                 return Err(syn::Error::new(
                     name.span(),
-                    "unknown argument; expected `description = \"...\"`",
+                    "unknown argument; expected `description = \"...\"` or `crate = path`",
                 ));
             }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
         }
-        Ok(Self { description })
+        Ok(Self { description, krate })
     }
 }
 
@@ -109,11 +113,21 @@ fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2
         None => first_doc_line(&item_impl.attrs),
     };
     let self_ty = &item_impl.self_ty;
+    let krate = arguments
+        .krate
+        .map(|path| quote!(#path))
+        .unwrap_or_else(|| quote!(::perfstress));
     Ok(quote! {
         #item_impl
-        ::perfstress::__private::inventory::submit! {
-            ::perfstress::__private::TestEntry::#constructor::<#self_ty>(
-                #name, #description, #has_sync, #has_async
+        #krate::__private::inventory::submit! {
+            #krate::__private::#constructor::<#self_ty>(
+                #krate::__private::Registration {
+                    name: #name,
+                    description: #description,
+                    module_path: ::core::module_path!(),
+                    has_sync: #has_sync,
+                    has_async: #has_async,
+                }
             )
         }
     })

@@ -10,13 +10,12 @@ use std::ffi::OsString;
 
 use clap::{Args, FromArgMatches};
 
+use crate::fs::remove_stale_results;
 use crate::options::GlobalOptions;
+use crate::options::WORKER_OPTION;
+use crate::outcome::Outcome;
 use crate::registry::{self, Invocation, TestEntry};
-use crate::report::{Console, remove_stale_results};
-use crate::runner::WORKER_OPTION;
-
-/// Exit code of a usage error (unknown test, bad option), as clap uses.
-pub(crate) const EXIT_USAGE: i32 = 2;
+use crate::report::Console;
 
 /// Runs the perf runner on the process's arguments and exits with its code:
 /// 0 success, 1 the test failed, 2 bad usage, 130 interrupted.
@@ -24,19 +23,19 @@ pub(crate) const EXIT_USAGE: i32 = 2;
 /// This is all the `main` of a perf target (`benches/perf.rs`) needs:
 /// `fn main() { perfstress::main() }`.
 pub fn main() -> ! {
-    let code = run(std::env::args_os().collect());
-    std::process::exit(code)
+    run(std::env::args_os().collect()).exit()
 }
 
 /// Runs the perf runner on `args` (the first is the program name) and
-/// returns the exit code instead of exiting.
+/// returns the outcome ([`Outcome::code`] is the exit code) instead of
+/// exiting.
 ///
 /// With more than one effective process (both `--parallel` and
 /// `--processes` above 1, the default on a multi-core machine), the workers
 /// are this executable started again in worker mode, so its `main` must be
 /// [`main`] (or call `run` with the process's arguments). Elsewhere, e.g. in
 /// a test harness, pass `--processes 1`.
-pub fn run(args: Vec<OsString>) -> i32 {
+pub fn run(args: Vec<OsString>) -> Outcome {
     crate::runner::install_panic_hook();
     let program = args
         .first()
@@ -49,10 +48,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
     // its parent).
     if !args.iter().any(|arg| arg == WORKER_OPTION) {
         for path in result_paths(&args) {
-            if let Err(code) = remove_stale(&console, &path) {
-                return code;
+            if let Err(outcome) = remove_stale(&console, &path) {
+                return outcome;
             }
         }
+    }
+
+    if let Some(duplicates) = registry::duplicate_names() {
+        console.error(&format!("error: {duplicates}"));
+        return Outcome::Usage;
     }
 
     let first_pass = GlobalOptions::augment_args(base_command(&program))
@@ -66,7 +70,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     let Some((test_name, test_args)) = first.subcommand() else {
         console.line(&test_list(&program));
-        return 0;
+        return Outcome::Success;
     };
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
@@ -78,7 +82,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             message.push('\n');
             message.push_str(&test_list(&program));
             console.error(&message);
-            return EXIT_USAGE;
+            return Outcome::Usage;
         }
     };
 
@@ -95,7 +99,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(command) => command,
         Err(message) => {
             console.error(&message);
-            return EXIT_USAGE;
+            return Outcome::Usage;
         }
     };
     let matches = match command.try_get_matches_from(second_args) {
@@ -106,24 +110,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(global) => global,
         Err(error) => return print_clap_error(error),
     };
-    if let Err(message) = check_combinations(entry, &global) {
-        console.error(&format!("error: {message}"));
-        return EXIT_USAGE;
-    }
-    if global.sync && !entry.has_sync {
-        console.error(&format!(
-            "error: {} has no sync variant (it does not implement run_sync); run it without --sync",
-            entry.name
-        ));
-        return EXIT_USAGE;
-    }
-    if !global.sync && !entry.has_async {
-        console.error(&format!(
-            "error: {} has no async variant (it does not implement run_async); run it with --sync",
-            entry.name
-        ));
-        return EXIT_USAGE;
-    }
     (entry.launch)(
         entry,
         Invocation {
@@ -143,23 +129,6 @@ fn program_name(stem: &str) -> String {
         }
         _ => stem.to_owned(),
     }
-}
-
-/// Options that are valid alone but not together (or not for this test).
-fn check_combinations(entry: &TestEntry, global: &GlobalOptions) -> Result<(), String> {
-    if global.results_file.is_some() && !global.latency && global.rate.is_none() {
-        return Err(
-            "--results-file needs --latency (or --rate): it lists every operation's latency"
-                .to_owned(),
-        );
-    }
-    if entry.is_event && (global.latency || global.rate.is_some()) {
-        return Err(format!(
-            "{} is an event test: it has no operations to time (--latency) or pace (--rate)",
-            entry.name
-        ));
-    }
-    Ok(())
 }
 
 fn base_command(program: &str) -> clap::Command {
@@ -201,56 +170,6 @@ fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Strin
     // After the test's options: their derive sets `about` from the options
     // type's doc comment, which describes the options, not the test.
     Ok(command.about(entry.description).long_about(None))
-}
-
-/// The test's own options as given (defaults included), for the options
-/// block and the results file. Values of options whose names suggest a
-/// secret are masked.
-pub(crate) fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatches) -> Vec<String> {
-    let own = (entry.augment_args)(clap::Command::new(entry.name));
-    let mut described = Vec::new();
-    for arg in own.get_arguments() {
-        let Some(long) = arg.get_long() else { continue };
-        let Ok(Some(values)) = matches.try_get_raw(arg.get_id().as_str()) else {
-            continue;
-        };
-        let values: Vec<String> = values
-            .map(|value| value.to_string_lossy().into_owned())
-            .collect();
-        let is_flag = matches!(
-            arg.get_action(),
-            clap::ArgAction::SetTrue | clap::ArgAction::SetFalse
-        );
-        if is_flag {
-            if values.iter().any(|value| value == "true") {
-                described.push(format!("--{long}"));
-            }
-        } else if is_secret(long) {
-            described.push(format!("--{long} ***"));
-        } else {
-            let values: Vec<String> = values
-                .iter()
-                .map(|value| crate::report::redact_url(value))
-                .collect();
-            described.push(format!("--{long} {}", values.join(" ")));
-        }
-    }
-    described
-}
-
-fn is_secret(long: &str) -> bool {
-    let long = long.to_ascii_lowercase();
-    [
-        "key",
-        "secret",
-        "token",
-        "password",
-        "connection-string",
-        "sas",
-        "credential",
-    ]
-    .iter()
-    .any(|word| long.contains(word))
 }
 
 fn test_list(program: &str) -> String {
@@ -307,19 +226,24 @@ fn result_paths(args: &[OsString]) -> Vec<std::path::PathBuf> {
     paths
 }
 
-fn remove_stale(console: &Console, path: &std::path::Path) -> Result<(), i32> {
+fn remove_stale(console: &Console, path: &std::path::Path) -> Result<(), Outcome> {
     remove_stale_results(path).map_err(|error| {
         console.error(&format!(
             "error: cannot remove the old results file {}: {error}; remove it or choose another --test-results path",
             path.display()
         ));
-        EXIT_USAGE
+        Outcome::Usage
     })
 }
 
-fn print_clap_error(error: clap::Error) -> i32 {
+/// Prints clap's message; `--help` is a success, anything else a usage error.
+fn print_clap_error(error: clap::Error) -> Outcome {
     let _ = error.print();
-    error.exit_code()
+    if error.use_stderr() {
+        Outcome::Usage
+    } else {
+        Outcome::Success
+    }
 }
 
 #[cfg(test)]
@@ -350,14 +274,5 @@ mod tests {
         assert_eq!(program_name("perf-8371b8186117c4bb"), "perf");
         assert_eq!(program_name("systemperf"), "systemperf");
         assert_eq!(program_name("my-perf"), "my-perf");
-    }
-
-    #[test]
-    fn secrets_are_recognised() {
-        assert!(is_secret("connection-string"));
-        assert!(is_secret("account-key"));
-        assert!(is_secret("sas-token"));
-        assert!(!is_secret("size"));
-        assert!(!is_secret("initial-delay-ms"));
     }
 }

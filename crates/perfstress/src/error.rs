@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 /// What went wrong, in categories the runner acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The command line or a test's configuration is wrong (exit code 2).

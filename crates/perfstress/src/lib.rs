@@ -1,5 +1,6 @@
 #![doc = include_str!("../../../README.md")]
-#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 // Lets `#[perfstress::test]` expansions (which name `::perfstress`) work
@@ -11,12 +12,16 @@ mod cli;
 mod error;
 mod events;
 mod failure;
+mod fs;
 pub mod metrics;
 mod options;
+mod outcome;
 mod phase;
+mod plan;
 mod profile;
+mod redact;
 mod registry;
-pub mod report;
+mod report;
 mod runner;
 pub mod streams;
 mod test;
@@ -25,17 +30,51 @@ pub use cli::{main, run};
 pub use error::{Error, ErrorKind, Result};
 pub use events::EventSink;
 pub use options::GlobalOptions;
+pub use outcome::Outcome;
 pub use perfstress_macros::test;
 pub use registry::{TestEntry, find, tests};
-pub use runner::{ProcessShare, split};
 pub use streams::{AsyncRandomStream, RandomStream, WriteStream, get_random_bytes};
 pub use test::{
     BatchPerfTest, EventPerfTest, NoOptions, PerfTest, TestContext, TestOptions, get_from_env,
 };
 
-/// What `#[perfstress::test]` expands to refers to; not a public API.
+/// Used by the code `#[perfstress::test]` generates. Not public API and
+/// thus not subject to SemVer.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::TestEntry;
+    pub use crate::registry::{Registration, TestEntry};
     pub use inventory;
+
+    use crate::runner::{Batch, Event, Single, launch};
+    use crate::test::{BatchPerfTest, EventPerfTest, PerfTest};
+
+    /// The entry of a single-operation test.
+    pub const fn single<T: PerfTest>(registration: Registration) -> TestEntry {
+        TestEntry::new(
+            registration,
+            false,
+            <T::Options as clap::Args>::augment_args,
+            launch::<Single<T>>,
+        )
+    }
+
+    /// The entry of a batch test.
+    pub const fn batch<T: BatchPerfTest>(registration: Registration) -> TestEntry {
+        TestEntry::new(
+            registration,
+            false,
+            <T::Options as clap::Args>::augment_args,
+            launch::<Batch<T>>,
+        )
+    }
+
+    /// The entry of an event test.
+    pub const fn event<T: EventPerfTest>(registration: Registration) -> TestEntry {
+        TestEntry::new(
+            registration,
+            true,
+            <T::Options as clap::Args>::augment_args,
+            launch::<Event<T>>,
+        )
+    }
 }

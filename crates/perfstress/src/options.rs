@@ -4,7 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The options every perf runner accepts, before or after the test name.
+///
+/// Each has a `PERFSTRESS_*` environment variable; `<runner> --help` lists
+/// them. Read-only for test code: the runner parses them.
 #[derive(clap::Args, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GlobalOptions {
     /// Length of the timed run in seconds (fractions allowed, e.g. 0.5).
     #[arg(short = 'd', long, value_name = "SECS", default_value = "10",
@@ -78,12 +82,15 @@ pub struct GlobalOptions {
 
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
-    pub bench: bool,
+    pub(crate) bench: bool,
 
     /// Set by a parent process on the worker processes it starts.
     #[arg(long, hide = true, value_name = "SPEC")]
-    pub perfstress_worker: Option<String>,
+    pub(crate) perfstress_worker: Option<String>,
 }
+
+/// The name of the hidden option that starts a worker process.
+pub(crate) const WORKER_OPTION: &str = "--perfstress-worker";
 
 /// The default of `--processes`: the number of CPUs.
 pub(crate) fn default_processes() -> usize {

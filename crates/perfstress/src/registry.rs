@@ -1,21 +1,28 @@
 //! How tests are registered and found by name. `#[perfstress::test]`
 //! submits a [`TestEntry`] to a link-time collection (the `inventory`
-//! crate), so defining a test in the perf target is all it takes.
+//! crate), so defining a test in the perf target is all it takes. The
+//! entry points of the test kinds are made in `lib.rs`'s `__private`
+//! (they name the runner), so this module never depends on the runner.
 
 use crate::options::GlobalOptions;
-use crate::runner::{self, Batch, Driver, Event, Single};
-use crate::test::{BatchPerfTest, EventPerfTest, PerfTest};
+use crate::outcome::Outcome;
 
-/// A registered test: its name, description, variants and entry points.
+/// A registered test: its name, description, variants and entry point.
+///
+/// `#[perfstress::test]` makes one per test; test authors never build one.
+#[derive(Debug)]
 pub struct TestEntry {
     pub(crate) name: &'static str,
     pub(crate) description: &'static str,
+    /// Where the test type is defined (`module_path!()`), to tell apart
+    /// two tests of the same name.
+    pub(crate) module_path: &'static str,
     pub(crate) has_sync: bool,
     pub(crate) has_async: bool,
     /// Event tests have no operations to time or pace.
     pub(crate) is_event: bool,
     pub(crate) augment_args: fn(clap::Command) -> clap::Command,
-    pub(crate) launch: fn(&'static TestEntry, Invocation) -> i32,
+    pub(crate) launch: fn(&'static TestEntry, Invocation) -> Outcome,
 }
 
 /// A parsed command line for one test.
@@ -26,52 +33,40 @@ pub(crate) struct Invocation {
     pub(crate) args: Vec<std::ffi::OsString>,
 }
 
+/// How a test is registered: what the macro knows about its impl block.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Registration {
+    /// The type name.
+    pub name: &'static str,
+    /// The first line of the impl's doc comment, or `description = "..."`.
+    pub description: &'static str,
+    /// `module_path!()` at the impl.
+    pub module_path: &'static str,
+    /// Whether the impl defines the sync variant.
+    pub has_sync: bool,
+    /// Whether the impl defines the async variant.
+    pub has_async: bool,
+}
+
 impl TestEntry {
-    /// The entry of a single-operation test.
-    pub const fn single<T: PerfTest>(
-        name: &'static str,
-        description: &'static str,
-        has_sync: bool,
-        has_async: bool,
-    ) -> Self {
-        Self::with_driver::<Single<T>>(name, description, has_sync, has_async, false)
-    }
-
-    /// The entry of a batch test.
-    pub const fn batch<T: BatchPerfTest>(
-        name: &'static str,
-        description: &'static str,
-        has_sync: bool,
-        has_async: bool,
-    ) -> Self {
-        Self::with_driver::<Batch<T>>(name, description, has_sync, has_async, false)
-    }
-
-    /// The entry of an event test.
-    pub const fn event<T: EventPerfTest>(
-        name: &'static str,
-        description: &'static str,
-        has_sync: bool,
-        has_async: bool,
-    ) -> Self {
-        Self::with_driver::<Event<T>>(name, description, has_sync, has_async, true)
-    }
-
-    const fn with_driver<D: Driver>(
-        name: &'static str,
-        description: &'static str,
-        has_sync: bool,
-        has_async: bool,
+    /// The entry of a test registered as `registration`, whose kind's
+    /// runner entry point is `launch` and options `augment_args`.
+    pub(crate) const fn new(
+        registration: Registration,
         is_event: bool,
+        augment_args: fn(clap::Command) -> clap::Command,
+        launch: fn(&'static TestEntry, Invocation) -> Outcome,
     ) -> Self {
         Self {
-            name,
-            description,
-            has_sync,
-            has_async,
+            name: registration.name,
+            description: registration.description,
+            module_path: registration.module_path,
+            has_sync: registration.has_sync,
+            has_async: registration.has_async,
             is_event,
-            augment_args: <D::Options as clap::Args>::augment_args,
-            launch: runner::launch::<D>,
+            augment_args,
+            launch,
         }
     }
 
@@ -91,9 +86,30 @@ inventory::collect!(TestEntry);
 /// Every registered test, sorted by name.
 pub fn tests() -> Vec<&'static TestEntry> {
     let mut tests: Vec<_> = inventory::iter::<TestEntry>.into_iter().collect();
-    tests.sort_by_key(|entry| entry.name);
-    tests.dedup_by_key(|entry| entry.name);
+    tests.sort_by_key(|entry| (entry.name.to_ascii_lowercase(), entry.module_path));
     tests
+}
+
+/// Two registered tests whose names match (ignoring case): neither could be
+/// run by name, so a runner with such a pair refuses to run anything.
+pub(crate) fn duplicate_names() -> Option<String> {
+    let tests = tests();
+    let pairs: Vec<String> = tests
+        .windows(2)
+        .filter(|pair| pair[0].name.eq_ignore_ascii_case(pair[1].name))
+        .map(|pair| {
+            format!(
+                "'{}' is registered twice: {}::{} and {}::{}",
+                pair[0].name, pair[0].module_path, pair[0].name, pair[1].module_path, pair[1].name
+            )
+        })
+        .collect();
+    (!pairs.is_empty()).then(|| {
+        format!(
+            "{}; test names must be unique (ignoring case): rename one of the types",
+            pairs.join("; ")
+        )
+    })
 }
 
 /// The test called `name` (case-insensitive), or the closest name.

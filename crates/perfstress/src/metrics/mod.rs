@@ -1,16 +1,20 @@
-//! Measurement as plain data: per-instance counters written by the workers,
-//! snapshots of them, and the results math that turns snapshots into a
-//! [`PhaseSummary`]. Nothing here formats text.
+//! Measurement and analysis as plain data: per-instance counters written
+//! by the operation loops, snapshots of them, what a phase measured, and
+//! the results math that turns measurements into a run summary. Nothing
+//! here formats text.
 
 mod counters;
 mod latency;
+mod measurement;
+mod process;
+mod run_summary;
 mod summary;
 mod tracker;
 
 pub use counters::{InstanceCounters, InstanceSnapshot};
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
+pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
+pub use process::{process_cpu_time, resident_memory_bytes};
+pub(crate) use run_summary::{FailureRecord, PhaseEnd, PhaseResults, RunSummary};
 pub use summary::{PhaseSummary, StatusSample, operations_per_second};
 pub(crate) use tracker::OperationTracker;
-mod process;
-
-pub use process::{process_cpu_time, resident_memory_bytes};

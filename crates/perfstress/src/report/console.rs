@@ -1,59 +1,24 @@
+//! The console: the family's text report on stdout (options, stage
+//! headers, status lines, results, latency tables) and diagnostics on
+//! stderr.
+
 use std::io::Write;
 
 use crate::error::Error;
-use crate::metrics::{PhaseSummary, StatusSample};
+use crate::failure::Failure;
+use crate::metrics::{PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
+use crate::phase::Phase;
+use crate::plan::Plan;
+use crate::redact::redact_urls;
+use crate::runner::LATE_START_THRESHOLD;
 
 use super::format::{format_count, format_significant};
-
-/// A URL's query (SAS signatures, tokens) and user info are secrets too:
-/// `https://u:p@host/c?sig=x` is shown as `https://***@host/c?***`.
-pub fn redact_url(value: &str) -> String {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return value.to_owned();
-    };
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, _)) => (rest, "?***"),
-        None => (rest, ""),
-    };
-    let rest = match rest.split_once('/') {
-        Some((authority, path)) => (authority, format!("/{path}")),
-        None => (rest, String::new()),
-    };
-    let authority = match rest.0.rsplit_once('@') {
-        Some((_, host)) => format!("***@{host}"),
-        None => rest.0.to_owned(),
-    };
-    format!("{scheme}://{authority}{}{query}", rest.1)
-}
-
-/// `text` with every URL in it redacted by [`redact_url`] (error messages
-/// of HTTP clients quote the URL they failed on).
-pub fn redact_urls(text: &str) -> String {
-    text.split(' ')
-        .map(|word| {
-            let Some(separator) = word.find("://") else {
-                return word.to_owned();
-            };
-            let start = word[..separator]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-                .map_or(0, |index| index + 1);
-            let end = word[separator + 3..]
-                .find([')', '"', '\'', ',', '<', '>'])
-                .map_or(word.len(), |index| separator + 3 + index);
-            format!(
-                "{}{}{}",
-                &word[..start],
-                redact_url(&word[start..end]),
-                &word[end..]
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use super::latency::latency_table;
+use super::reporter::Reporter;
 
 /// The results line of a phase, in the family's format (PerfAutomation
 /// parses it with `\((.*) ops/s`).
-pub fn results_line(summary: &PhaseSummary) -> String {
+pub(crate) fn results_line(summary: &PhaseSummary) -> String {
     match (
         summary.weighted_average_seconds,
         summary.seconds_per_operation,
@@ -72,7 +37,7 @@ pub fn results_line(summary: &PhaseSummary) -> String {
 }
 
 /// One status line: operations since the last line, total, current rate.
-pub fn status_line(sample: &StatusSample) -> String {
+pub(crate) fn status_line(sample: &StatusSample) -> String {
     columns(&[
         format_count(sample.current),
         format_count(sample.total),
@@ -99,16 +64,16 @@ fn columns(cells: &[String]) -> String {
 /// Writes the report to stdout and diagnostics to stderr, a whole line at a
 /// time so that lines from the coordinator never interleave.
 #[derive(Debug, Default)]
-pub struct Console;
+pub(crate) struct Console;
 
 impl Console {
     /// A console on the process's stdout and stderr.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self
     }
 
     /// Writes one line of report output.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
         // A closed stdout (e.g. `| head`) must not abort the run and skip cleanup.
         let _ = writeln!(stdout, "{text}");
@@ -116,12 +81,12 @@ impl Console {
     }
 
     /// Writes a stage header such as `=== Setup ===`.
-    pub fn stage(&self, name: &str) {
+    pub(crate) fn stage(&self, name: &str) {
         self.line(&format!("=== {name} ==="));
     }
 
     /// Writes the header of the status lines.
-    pub fn status_header(&self) {
+    pub(crate) fn status_header(&self) {
         self.line(&format!(
             "{:>11}{:>13}{:>13}",
             "Current", "Total", "Average"
@@ -129,19 +94,19 @@ impl Console {
     }
 
     /// Writes one status line.
-    pub fn status_line(&self, sample: &StatusSample) {
+    pub(crate) fn status_line(&self, sample: &StatusSample) {
         self.line(&status_line(sample));
     }
 
     /// Writes the results line of a phase.
-    pub fn results(&self, summary: &PhaseSummary) {
+    pub(crate) fn results(&self, summary: &PhaseSummary) {
         self.line(&results_line(summary));
     }
 
     /// Writes a failure of one instance to stderr: test, parallel index,
     /// phase and the whole error chain.
     /// `who` names the instance (`parallel index 3`) or process that failed.
-    pub fn failure(&self, test_name: &str, who: &str, phase: &str, error: &Error) {
+    pub(crate) fn failure(&self, test_name: &str, who: &str, phase: &str, error: &Error) {
         let chain: Vec<String> = error.chain().iter().map(|line| redact_urls(line)).collect();
         let mut text = format!(
             "error: {test_name} ({who}) failed in {phase}: {}",
@@ -155,9 +120,99 @@ impl Console {
     }
 
     /// Writes a diagnostic line to stderr.
-    pub fn error(&self, text: &str) {
+    pub(crate) fn error(&self, text: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{text}");
+    }
+}
+
+impl Reporter for Console {
+    fn options(&mut self, plan: &Plan) {
+        self.stage("Options");
+        let processes = plan.processes();
+        self.line(&format!(
+            "{}  duration {} s, warm-up {} s, parallel {} over {} process{}, {}{}{}",
+            plan.test_name(),
+            plan.duration.as_secs_f64(),
+            plan.warmup.as_secs_f64(),
+            plan.parallel,
+            processes,
+            if processes == 1 { "" } else { "es" },
+            if plan.sync { "sync" } else { "async" },
+            if plan.no_cleanup { ", no cleanup" } else { "" },
+            if plan.insecure { ", insecure" } else { "" },
+        ));
+        if !plan.test_options.is_empty() {
+            self.line(&format!("  {}", plan.test_options.join("  ")));
+        }
+        self.line("");
+    }
+
+    fn stage_start(&mut self, stage: Phase) {
+        self.stage(stage.header());
+        if stage.is_timed() {
+            self.status_header();
+        }
+    }
+
+    fn status(&mut self, _stage: Phase, _tick: u32, sample: &StatusSample) {
+        self.status_line(sample);
+    }
+
+    fn phase_results(&mut self, results: &PhaseResults) {
+        self.results(&results.summary);
+        match results.ended {
+            PhaseEnd::Completed => {}
+            PhaseEnd::Interrupted => self.line("(partial results: the phase was interrupted)"),
+            PhaseEnd::Failed => self.line("(partial results: the run failed; the error follows)"),
+        }
+        if let Some(latency) = &results.latency {
+            self.line("");
+            self.stage("Latency Distribution");
+            for line in latency_table(&latency.service) {
+                self.line(&line);
+            }
+            if let Some(corrected) = &latency.corrected {
+                self.line("");
+                self.stage("Corrected Latency Distribution");
+                for line in latency_table(corrected) {
+                    self.line(&line);
+                }
+            }
+        }
+        if let Some(rate) = &results.rate {
+            self.line("");
+            self.line(&format!(
+                "Target rate {} ops/s, achieved {} ops/s; {} of {} operations started late (more than {} ms behind schedule)",
+                format_significant(rate.target),
+                format_significant(rate.achieved),
+                format_count(rate.late_starts),
+                format_count(rate.started),
+                LATE_START_THRESHOLD.as_millis(),
+            ));
+        }
+        for path in &results.profile_files {
+            self.line(&format!("Profile written to {path}"));
+        }
+    }
+
+    fn failure(&mut self, plan: &Plan, failure: &Failure) {
+        Console::failure(
+            self,
+            plan.test_name(),
+            &failure.who.to_string(),
+            &failure.phase.to_string(),
+            &failure.error,
+        );
+    }
+
+    fn stage_end(&mut self, _stage: Phase) {
+        self.line("");
+    }
+
+    fn run_summary(&mut self, _summary: &RunSummary<'_>) -> Result<(), Error> {
+        self.stage("Finished");
+        Ok(())
     }
 }
 
@@ -167,21 +222,6 @@ mod tests {
 
     use super::*;
     use crate::metrics::InstanceSnapshot;
-
-    #[test]
-    fn urls_lose_their_query_and_user_info() {
-        assert_eq!(
-            redact_url("http://127.0.0.1:9/b?sig=SECRET&sv=1"),
-            "http://127.0.0.1:9/b?***"
-        );
-        assert_eq!(redact_url("https://user:pw@host/c"), "https://***@host/c");
-        assert_eq!(redact_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-        assert_eq!(redact_url("1024"), "1024");
-        assert_eq!(
-            redact_urls("error sending request for url (http://h/b?sig=S): refused"),
-            "error sending request for url (http://h/b?***): refused"
-        );
-    }
 
     #[test]
     fn results_line_of_a_sleep_run() {

@@ -7,7 +7,7 @@
 ///
 /// `0 -> 0.000`, `12345 -> 12,345`, `1.2345 -> 1.235`,
 /// `0.00012345 -> 0.0001235`, `100 -> 100.0`, `204112.3 -> 204,112`.
-pub fn format_significant(value: f64) -> String {
+pub(crate) fn format_significant(value: f64) -> String {
     const SIGNIFICANT_DIGITS: i32 = 4;
     if !value.is_finite() {
         return value.to_string();
@@ -35,7 +35,7 @@ pub fn format_significant(value: f64) -> String {
 }
 
 /// Formats a count with thousands separators: `1234567 -> 1,234,567`.
-pub fn format_count(count: u64) -> String {
+pub(crate) fn format_count(count: u64) -> String {
     group_thousands(&count.to_string())
 }
 

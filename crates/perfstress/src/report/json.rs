@@ -1,79 +1,88 @@
-use std::io::{BufWriter, Write};
-use std::path::Path;
+//! The `--test-results` file: the run summary as JSON, the contract
+//! PerfAutomation reads.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use crate::error::{Error, ErrorKind};
+use crate::metrics::RunSummary;
+
+use super::console::Console;
+use super::reporter::Reporter;
 
 /// The `--test-results` file: PerfAutomation's Rust contract (`test_name`,
 /// `operations_per_second`, `average_cpu_use`, `average_memory_use`) plus the
 /// figures behind the number.
 #[derive(Clone, Debug, Serialize)]
-pub struct TestResults {
+pub(crate) struct TestResults {
     /// The test's name, e.g. `"SleepTest"`.
-    pub test_name: String,
+    pub(crate) test_name: String,
     /// The timed run's operations per second (the results math).
-    pub operations_per_second: f64,
+    pub(crate) operations_per_second: f64,
     /// Average CPU use of the process during the timed run, in percent of
     /// one core (200 = two cores busy); `null` where it cannot be measured.
-    pub average_cpu_use: Option<f64>,
+    pub(crate) average_cpu_use: Option<f64>,
     /// Average resident memory of the process during the timed run, in
     /// bytes, sampled once a second; `null` where it cannot be measured.
-    pub average_memory_use: Option<u64>,
+    pub(crate) average_memory_use: Option<u64>,
     /// Results completed in the timed run.
-    pub total_operations: u64,
+    pub(crate) total_operations: u64,
     /// `1 / operations_per_second`.
-    pub seconds_per_operation: Option<f64>,
+    pub(crate) seconds_per_operation: Option<f64>,
     /// `total_operations / operations_per_second`.
-    pub weighted_average_seconds: Option<f64>,
+    pub(crate) weighted_average_seconds: Option<f64>,
     /// CPU seconds the process used during the timed run.
-    pub cpu_seconds: Option<f64>,
+    pub(crate) cpu_seconds: Option<f64>,
     /// `--duration` in seconds.
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
     /// `--warmup` in seconds.
-    pub warmup_seconds: f64,
+    pub(crate) warmup_seconds: f64,
     /// `--parallel`.
-    pub parallel: usize,
+    pub(crate) parallel: usize,
     /// Processes the instances ran in.
-    pub processes: usize,
+    pub(crate) processes: usize,
     /// `--sync`.
-    pub sync: bool,
+    pub(crate) sync: bool,
     /// The test's own options as given on the command line (secrets masked).
-    pub test_options: Vec<String>,
+    pub(crate) test_options: Vec<String>,
     /// Per-instance figures of the timed run.
-    pub instances: Vec<InstanceResults>,
+    pub(crate) instances: Vec<InstanceResults>,
     /// With several processes: seconds spent coordinating them (`startup`:
     /// starting and connecting the workers; `barrier_*`: a stage that does
     /// nothing, from the parent's command to the last worker's reply).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub coordination_seconds: std::collections::BTreeMap<String, f64>,
+    pub(crate) coordination_seconds: std::collections::BTreeMap<String, f64>,
     /// With --latency: the timed run's latency (service time).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency: Option<LatencyResults>,
+    pub(crate) latency: Option<LatencyResults>,
     /// With --rate: latency from each operation's scheduled start.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub corrected_latency: Option<LatencyResults>,
+    pub(crate) corrected_latency: Option<LatencyResults>,
     /// --rate, in operations per second.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_rate: Option<f64>,
+    pub(crate) target_rate: Option<f64>,
     /// With --rate: operations that started more than 1 ms behind schedule.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub late_starts: Option<u64>,
+    pub(crate) late_starts: Option<u64>,
     /// The perfstress version that measured this.
-    pub perfstress_version: String,
+    pub(crate) perfstress_version: String,
 }
 
 /// A latency distribution in the results file, in milliseconds.
 #[derive(Clone, Debug, Serialize)]
-pub struct LatencyResults {
+pub(crate) struct LatencyResults {
     /// Operations recorded.
-    pub count: u64,
+    pub(crate) count: u64,
     /// Percentile (`"p50"`, `"p99.9"`, ...) to milliseconds.
-    pub percentiles_ms: std::collections::BTreeMap<String, f64>,
+    pub(crate) percentiles_ms: std::collections::BTreeMap<String, f64>,
     /// Mean latency.
-    pub mean_ms: f64,
+    pub(crate) mean_ms: f64,
     /// Smallest latency.
-    pub min_ms: f64,
+    pub(crate) min_ms: f64,
     /// Largest latency.
-    pub max_ms: f64,
+    pub(crate) max_ms: f64,
 }
 
 impl From<&crate::metrics::LatencySummary> for LatencyResults {
@@ -95,54 +104,109 @@ impl From<&crate::metrics::LatencySummary> for LatencyResults {
 
 /// One instance's figures in the results file.
 #[derive(Clone, Debug, Serialize)]
-pub struct InstanceResults {
+pub(crate) struct InstanceResults {
     /// The instance's parallel index.
-    pub parallel_index: usize,
+    pub(crate) parallel_index: usize,
     /// Results it completed.
-    pub completed_operations: u64,
+    pub(crate) completed_operations: u64,
     /// Seconds from the phase start to its last completion.
-    pub last_completion_seconds: f64,
+    pub(crate) last_completion_seconds: f64,
 }
 
-/// Removes a results file left by an earlier run, so that a run that fails
-/// can never leave a stale number behind. A missing file is fine.
-pub fn remove_stale_results(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-        _ => Ok(()),
+impl TestResults {
+    /// The results file of a run whose timed run produced `summary.run`.
+    pub(crate) fn new(summary: &RunSummary<'_>) -> Option<Self> {
+        let plan = summary.plan;
+        let run = summary.run.as_ref()?;
+        Some(Self {
+            test_name: plan.test_name().to_owned(),
+            operations_per_second: run.summary.operations_per_second,
+            average_cpu_use: run.cpu_percent,
+            average_memory_use: run.average_memory_bytes,
+            total_operations: run.summary.total_operations,
+            seconds_per_operation: run.summary.seconds_per_operation,
+            weighted_average_seconds: run.summary.weighted_average_seconds,
+            cpu_seconds: run.cpu_seconds,
+            duration_seconds: plan.duration.as_secs_f64(),
+            warmup_seconds: plan.warmup.as_secs_f64(),
+            parallel: plan.parallel,
+            processes: plan.processes(),
+            sync: plan.sync,
+            test_options: plan.test_options.clone(),
+            instances: run
+                .summary
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(parallel_index, instance)| InstanceResults {
+                    parallel_index,
+                    completed_operations: instance.completed_operations,
+                    last_completion_seconds: instance.last_completion.as_secs_f64(),
+                })
+                .collect(),
+            coordination_seconds: summary.coordination_seconds.clone(),
+            latency: run
+                .latency
+                .as_ref()
+                .map(|latency| LatencyResults::from(&latency.service)),
+            corrected_latency: run
+                .latency
+                .as_ref()
+                .and_then(|latency| latency.corrected.as_ref())
+                .map(LatencyResults::from),
+            target_rate: run.rate.map(|rate| rate.target),
+            late_starts: run.rate.map(|rate| rate.late_starts),
+            perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+    }
+}
+
+/// Writes `--test-results` at the end of a successful run.
+pub(crate) struct TestResultsFile {
+    path: PathBuf,
+    console: Console,
+}
+
+impl TestResultsFile {
+    /// The reporter writing `path`.
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            console: Console::new(),
+        }
+    }
+}
+
+impl Reporter for TestResultsFile {
+    fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
+        if !summary.outcome.is_success() {
+            return Ok(());
+        }
+        let Some(results) = TestResults::new(summary) else {
+            return Ok(());
+        };
+        write_test_results(&self.path, &results).map_err(|error| file_error(&self.path, error))?;
+        self.console
+            .line(&format!("Results written to {}", self.path.display()));
+        Ok(())
     }
 }
 
 /// Writes the results file atomically, so a reader never sees half a file.
-pub fn write_test_results(path: &Path, results: &TestResults) -> std::io::Result<()> {
-    write_atomically(path, |out| {
+pub(crate) fn write_test_results(path: &Path, results: &TestResults) -> std::io::Result<()> {
+    crate::fs::write_atomically(path, |out| {
         serde_json::to_writer_pretty(&mut *out, results)?;
         out.write_all(b"\n")
     })
 }
 
-/// Writes `path` through `write` into a temporary file beside it, then
-/// renames that into place; on any error the temporary file is removed and
-/// `path` is left alone.
-pub(crate) fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = std::path::PathBuf::from(temporary);
-    let outcome = (|| {
-        let mut out = BufWriter::with_capacity(1 << 16, std::fs::File::create(&temporary)?);
-        write(&mut out)?;
-        out.into_inner()
-            .map_err(|error| error.into_error())?
-            .sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if outcome.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    outcome
+/// The error of a results file that cannot be written.
+pub(crate) fn file_error(path: &Path, error: std::io::Error) -> Error {
+    Error::with_source(
+        ErrorKind::Io,
+        format!("cannot write the results file {}", path.display()),
+        error,
+    )
 }
 
 #[cfg(test)]
@@ -185,9 +249,9 @@ mod tests {
         assert_eq!(value["operations_per_second"], 20.0);
         assert_eq!(value["average_cpu_use"], 1.5);
         assert!(value["average_memory_use"].is_null());
-        remove_stale_results(&path).unwrap();
+        crate::fs::remove_stale_results(&path).unwrap();
         assert!(!path.exists());
-        remove_stale_results(&path).unwrap();
+        crate::fs::remove_stale_results(&path).unwrap();
         std::fs::remove_dir_all(&directory).unwrap();
     }
 }

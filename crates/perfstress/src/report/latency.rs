@@ -7,7 +7,7 @@ use super::format::format_significant;
 /// A latency with a unit that keeps it readable from nanoseconds to
 /// seconds, and four significant digits: `812.0 ns`, `12.35 µs`,
 /// `1.235 ms`, `2.500 s`.
-pub fn format_latency(latency: Duration) -> String {
+pub(crate) fn format_latency(latency: Duration) -> String {
     let nanos = latency.as_nanos() as f64;
     let (value, unit) = if nanos < 1e3 {
         (nanos, "ns")
@@ -24,7 +24,7 @@ pub fn format_latency(latency: Duration) -> String {
 /// The lines of a latency table: one per percentile (the latency in
 /// milliseconds, as in the family, then in a readable unit), then the
 /// mean, min, max and count.
-pub fn latency_table(summary: &LatencySummary) -> Vec<String> {
+pub(crate) fn latency_table(summary: &LatencySummary) -> Vec<String> {
     let mut lines = Vec::with_capacity(summary.percentiles.len() + 2);
     for (percentile, latency) in &summary.percentiles {
         lines.push(format!(

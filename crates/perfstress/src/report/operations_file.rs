@@ -1,7 +1,53 @@
-use std::io::Write;
-use std::path::Path;
+//! The `--results-file`: PerfAutomation's per-operation latency file.
 
-use crate::metrics::LatencyHistogram;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::metrics::{LatencyHistogram, RunSummary};
+
+use super::console::Console;
+use super::json::file_error;
+use super::reporter::Reporter;
+
+/// Writes `--results-file` at the end of a successful run with latency.
+pub(crate) struct OperationsFile {
+    path: PathBuf,
+    console: Console,
+}
+
+impl OperationsFile {
+    /// The reporter writing `path`.
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            console: Console::new(),
+        }
+    }
+}
+
+impl Reporter for OperationsFile {
+    fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
+        if !summary.outcome.is_success() {
+            return Ok(());
+        }
+        let Some(latency) = summary.run.as_ref().and_then(|run| run.latency.as_ref()) else {
+            return Ok(());
+        };
+        let size = summary
+            .plan
+            .operation_size
+            .and_then(|size| i64::try_from(size).ok())
+            .unwrap_or(-1);
+        write_operations_file(&self.path, &latency.record.service, size)
+            .map_err(|error| file_error(&self.path, error))?;
+        self.console.line(&format!(
+            "Per-operation results written to {}",
+            self.path.display()
+        ));
+        Ok(())
+    }
+}
 
 /// Writes `--results-file`: PerfAutomation's per-operation JSON array,
 /// `[{"Time": <ms>, "Size": <bytes or -1>}, ...]`, one entry per recorded
@@ -9,12 +55,12 @@ use crate::metrics::LatencyHistogram;
 /// its three significant digits, in increasing order), so memory stays
 /// constant however many operations there were; PerfAutomation sorts them
 /// for its percentiles anyway.
-pub fn write_operations_file(
+pub(crate) fn write_operations_file(
     path: &Path,
     latency: &LatencyHistogram,
     size: i64,
 ) -> std::io::Result<()> {
-    super::json::write_atomically(path, |out| {
+    crate::fs::write_atomically(path, |out| {
         out.write_all(b"[")?;
         let mut first = true;
         for (latency, count) in latency.values() {

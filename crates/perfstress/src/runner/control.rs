@@ -9,10 +9,8 @@ use std::time::Instant;
 use futures::future::AbortHandle;
 
 use crate::failure::Failure;
+use crate::outcome::Outcome;
 use crate::phase::Phase;
-
-/// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
-pub(crate) const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Default)]
 struct State {
@@ -149,7 +147,7 @@ impl RunControl {
                     eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
                 }
                 super::process::reaper::kill_all();
-                std::process::exit(EXIT_INTERRUPTED);
+                Outcome::Interrupted.exit();
             }
             if std::mem::replace(&mut state.interrupted, true) {
                 // A worker reported this Ctrl-C first: already stopping.
@@ -253,21 +251,17 @@ impl RunControl {
         self.lock().failed
     }
 
-    /// Whether a failure was a usage error (e.g. options the test rejected).
-    pub(crate) fn has_usage_error(&self) -> bool {
-        self.lock().usage_error
-    }
-
-    /// The exit code this run ends with, as far as this control knows.
-    pub(crate) fn exit_code(&self) -> i32 {
-        if self.is_interrupted() {
-            EXIT_INTERRUPTED
-        } else if self.has_usage_error() {
-            crate::cli::EXIT_USAGE
-        } else if self.has_failed() {
-            super::EXIT_FAILED
+    /// The outcome of this run, as far as this control knows.
+    pub(crate) fn outcome(&self) -> Outcome {
+        let state = self.lock();
+        if state.interrupted {
+            Outcome::Interrupted
+        } else if state.usage_error {
+            Outcome::Usage
+        } else if state.failed {
+            Outcome::Failed
         } else {
-            0
+            Outcome::Success
         }
     }
 

@@ -3,7 +3,8 @@
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use super::control::{EXIT_INTERRUPTED, RunControl};
+use super::control::RunControl;
+use crate::outcome::Outcome;
 
 /// The run that Ctrl-C stops: the process has one handler, installed once,
 /// and it signals the run in progress.
@@ -27,7 +28,7 @@ pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Strin
                     Some(control) => control.interrupt(),
                     None => {
                         super::process::reaper::kill_all();
-                        std::process::exit(EXIT_INTERRUPTED)
+                        Outcome::Interrupted.exit()
                     }
                 }
             })

@@ -49,7 +49,10 @@ pub fn perf(args: &[&str]) -> Ran {
     let code = perfstress::run(argv);
     let elapsed = started.elapsed();
     keep_panic_messages();
-    Ran { code, elapsed }
+    Ran {
+        code: code.code(),
+        elapsed,
+    }
 }
 
 /// `perfstress::run` installs a process-wide panic hook that prints nothing

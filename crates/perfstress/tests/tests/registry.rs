@@ -65,17 +65,3 @@ fn run_lists_tests_and_rejects_unknown_ones() {
     assert_eq!(perf(&["RecordingTest", "--bogus"]).code, EXIT_USAGE);
     assert_eq!(perf(&["RecordingTest", "-p", "0"]).code, EXIT_USAGE);
 }
-
-#[test]
-fn split_spreads_instances_over_processes() {
-    let shares = perfstress::split(10, 4);
-    let counts: Vec<usize> = shares.iter().map(|share| share.count).collect();
-    let firsts: Vec<usize> = shares.iter().map(|share| share.first_index).collect();
-    assert_eq!(counts, [3, 3, 2, 2]);
-    assert_eq!(firsts, [0, 3, 6, 8]);
-    assert_eq!(
-        perfstress::split(2, 8).len(),
-        2,
-        "never more processes than instances"
-    );
-}

@@ -11,77 +11,24 @@ pub(crate) mod timing;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::metrics::{InstanceCounters, InstanceSnapshot, process_cpu_time};
-use crate::profile::{ProfileTarget, Profiler, profile_directory};
+use crate::failure::Failure;
+use crate::metrics::{InstanceCounters, PhaseMeasurement, process_cpu_time};
+use crate::phase::Phase;
+use crate::plan::{Plan, ProcessShare};
+use crate::profile::{ProfileTarget, Profiler};
+use crate::runner::control::RunControl;
+use crate::runner::lifecycle::{OnStatus, Stages};
 use crate::test::TestContext;
 
 use self::driver::Driver;
-use self::timed::{OnTick, TimedPhase};
-use self::timing::{LatencyRecord, TimingPlan};
-use crate::failure::Failure;
-use crate::phase::Phase;
-use crate::runner::RunSettings;
-use crate::runner::control::RunControl;
-use crate::runner::lifecycle::Stages;
-use crate::runner::plan::ProcessShare;
-
-/// What one process measured in a timed phase.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct PhaseMeasurement {
-    /// The process's instances, in parallel-index order.
-    pub(crate) snapshots: Vec<InstanceSnapshot>,
-    /// CPU seconds the process used during the phase.
-    pub(crate) cpu_seconds: Option<f64>,
-    /// Wall-clock seconds of the phase in this process.
-    pub(crate) wall_seconds: f64,
-    /// Mean resident memory of the process during the phase, in bytes.
-    pub(crate) average_memory_bytes: Option<u64>,
-    /// Latency of the process's operations (timed run with --latency).
-    pub(crate) latency: Option<LatencyRecord>,
-    /// Files --profile wrote.
-    pub(crate) profile_files: Vec<String>,
-}
-
-/// How the instances of this process are to be run.
-pub(crate) struct LocalSettings {
-    pub(crate) test_name: &'static str,
-    pub(crate) parallel: usize,
-    pub(crate) share: ProcessShare,
-    pub(crate) sync: bool,
-    pub(crate) insecure: bool,
-    pub(crate) no_cleanup: bool,
-    /// --latency (or --rate, which implies it).
-    pub(crate) latency: bool,
-    pub(crate) rate: Option<f64>,
-    /// Where --profile writes, if profiling.
-    pub(crate) profile_directory: Option<std::path::PathBuf>,
-}
-
-impl LocalSettings {
-    /// The settings of the instances `share` of run `settings`.
-    pub(crate) fn new(settings: &RunSettings, share: ProcessShare) -> Self {
-        let global = &settings.global;
-        Self {
-            test_name: settings.entry.name,
-            parallel: global.parallel,
-            share,
-            sync: global.sync,
-            insecure: global.insecure,
-            no_cleanup: global.no_cleanup,
-            latency: global.latency || global.rate.is_some(),
-            rate: global.rate,
-            profile_directory: global
-                .profile
-                .then(|| profile_directory(global.profile_path.as_deref())),
-        }
-    }
-}
+use self::timed::TimedPhase;
+use self::timing::TimingPlan;
 
 /// The instances of this process and everything needed to run them.
 pub(crate) struct LocalStages<D: Driver> {
-    settings: LocalSettings,
+    plan: Arc<Plan>,
+    /// The instances of this process.
+    share: ProcessShare,
     options: D::Options,
     instances: Vec<Option<D>>,
     counters: Arc<[InstanceCounters]>,
@@ -93,17 +40,20 @@ pub(crate) struct LocalStages<D: Driver> {
 }
 
 impl<D: Driver> LocalStages<D> {
+    /// The instances `share` of `plan`'s run, with the test's `options`.
     pub(crate) fn new(
-        settings: LocalSettings,
+        plan: Arc<Plan>,
+        share: ProcessShare,
         options: D::Options,
         control: Arc<RunControl>,
         runtime: tokio::runtime::Runtime,
     ) -> Self {
-        let counters = (0..settings.share.count)
+        let counters = (0..share.count)
             .map(|_| InstanceCounters::default())
             .collect();
         Self {
-            settings,
+            plan,
+            share,
             options,
             instances: Vec::new(),
             counters,
@@ -117,17 +67,16 @@ impl<D: Driver> LocalStages<D> {
 
     /// Creates the instances, then global setup (first instance), then setup.
     pub(crate) fn setup(&mut self) {
-        let settings = &self.settings;
-        let contexts = (settings.share.first_index
-            ..settings.share.first_index + settings.share.count)
+        let (plan, share) = (&self.plan, self.share);
+        let contexts = (share.first_index..share.first_index + share.count)
             .map(|parallel_index| {
                 TestContext::new(
-                    settings.test_name,
+                    plan.test_name(),
                     self.options.clone(),
                     parallel_index,
-                    settings.parallel,
+                    plan.parallel,
                 )
-                .with_flags(settings.insecure, settings.sync)
+                .with_flags(plan.insecure, plan.sync)
             })
             .collect();
         self.control.set_phase(Phase::Create);
@@ -156,9 +105,9 @@ impl<D: Driver> LocalStages<D> {
 
     /// Starts or stops an event test's sources, in the chosen variant.
     fn events(&mut self, phase: Phase) {
-        if self.settings.sync {
+        if self.plan.sync {
             self.control.set_phase(phase);
-            let first_index = self.settings.share.first_index;
+            let first_index = self.share.first_index;
             hooks::run_sync_events(&mut self.instances, first_index, phase, &self.control);
         } else {
             self.hook(phase, phase == Phase::StartEvents);
@@ -172,21 +121,21 @@ impl<D: Driver> LocalStages<D> {
         phase: Phase,
         duration: Duration,
         agree_start: Option<&dyn Fn() -> Instant>,
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
     ) -> PhaseMeasurement {
         let timed = TimedPhase {
             phase,
             duration,
-            sync: self.settings.sync,
-            first_index: self.settings.share.first_index,
+            sync: self.plan.sync,
+            first_index: self.share.first_index,
             counters: &self.counters,
             control: &self.control,
             runtime: &self.runtime,
             agree_start,
             timing: TimingPlan {
-                record: self.settings.latency && phase == Phase::Run,
-                rate: self.settings.rate,
-                parallel: self.settings.parallel,
+                record: self.plan.timing.records_latency() && phase == Phase::Run,
+                rate: self.plan.timing.rate(),
+                parallel: self.plan.parallel,
             },
         };
         self.control.set_phase(phase);
@@ -215,21 +164,21 @@ impl<D: Driver> LocalStages<D> {
     /// Starts --profile's sampling for the timed run.
     fn start_profiler(&self, phase: Phase) -> Option<Profiler> {
         let directory = self
-            .settings
+            .plan
             .profile_directory
             .clone()
             .filter(|_| phase == Phase::Run)?;
         let target = ProfileTarget {
             directory,
-            test_name: self.settings.test_name,
-            first_index: self.settings.share.first_index,
-            sync: self.settings.sync,
+            test_name: self.plan.test_name(),
+            first_index: self.share.first_index,
+            sync: self.plan.sync,
         };
         match Profiler::start(target) {
             Ok(profiler) => Some(profiler),
             Err(error) => {
                 self.control.fail(Failure::new(
-                    self.settings.share.first_index,
+                    self.share.first_index,
                     phase,
                     error.context("--profile"),
                 ));
@@ -246,7 +195,7 @@ impl<D: Driver> LocalStages<D> {
                 .collect(),
             Some(Err(error)) => {
                 self.control.fail(Failure::new(
-                    self.settings.share.first_index,
+                    self.share.first_index,
                     Phase::Run,
                     error.context("--profile"),
                 ));
@@ -265,7 +214,7 @@ impl<D: Driver> LocalStages<D> {
         if self.events_started {
             self.events(Phase::StopEvents);
         }
-        if !self.settings.no_cleanup {
+        if !self.plan.no_cleanup {
             self.hook(Phase::Cleanup, false);
             if self.global_setup_ran {
                 self.hook(Phase::GlobalCleanup, false);
@@ -284,7 +233,7 @@ impl<D: Driver> LocalStages<D> {
         } else {
             self.instances.len()
         };
-        let first_index = self.settings.share.first_index;
+        let first_index = self.share.first_index;
         self.control.set_phase(phase);
         self.runtime.block_on(hooks::run_hook(
             &mut self.instances[..count],
@@ -303,13 +252,11 @@ impl<D: Driver> Stages for LocalStages<D> {
 
     fn timed(
         &mut self,
-        phase: Phase,
+        stage: Phase,
         duration: Duration,
-        on_status: &mut dyn FnMut(&[InstanceSnapshot]),
+        on_status: OnStatus<'_>,
     ) -> PhaseMeasurement {
-        LocalStages::timed(self, phase, duration, None, &mut |_tick, snapshots| {
-            on_status(snapshots)
-        })
+        LocalStages::timed(self, stage, duration, None, on_status)
     }
 
     fn cleanup(&mut self) {

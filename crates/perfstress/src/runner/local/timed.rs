@@ -8,21 +8,18 @@ use std::time::{Duration, Instant};
 use futures::future::{AbortHandle, Abortable};
 
 use crate::error::Error;
-use crate::metrics::{InstanceCounters, InstanceSnapshot, resident_memory_bytes};
+use crate::metrics::{InstanceCounters, InstanceSnapshot, LatencyRecord, resident_memory_bytes};
 
 use super::driver::Driver;
 use super::op_loop::{run_async_loop, run_sync_loop};
-use super::timing::{LatencyRecord, Paced, Recorded, Timing, TimingPlan, Untimed};
+use super::timing::{Paced, Recorded, Timing, TimingPlan, Untimed};
 use crate::failure::Failure;
 use crate::phase::Phase;
 use crate::runner::control::RunControl;
+use crate::runner::lifecycle::OnStatus;
 use crate::runner::panic::{CatchPanic, catch_panic};
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Called at each status tick with the tick number (1, 2, ...) and every
-/// instance's progress.
-pub(crate) type OnTick<'a> = &'a mut dyn FnMut(u32, &[InstanceSnapshot]);
 
 /// What a timed phase needs besides the instances.
 pub(crate) struct TimedPhase<'a> {
@@ -56,7 +53,7 @@ impl TimedPhase<'_> {
     pub(crate) fn run<D: Driver>(
         &self,
         instances: &mut [Option<D>],
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
     ) -> (Vec<InstanceSnapshot>, PhaseReadings) {
         for counters in self.counters.iter() {
             counters.reset();
@@ -90,7 +87,7 @@ impl TimedPhase<'_> {
     fn run_timed<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
         make: impl Fn(usize) -> T,
     ) -> PhaseReadings {
         let (memory_samples, timings) = if self.sync {
@@ -114,7 +111,7 @@ impl TimedPhase<'_> {
     fn run_threads<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
         make: impl Fn(usize) -> T,
     ) -> (Vec<u64>, Vec<T>) {
         self.control.begin_phase(Vec::new());
@@ -169,7 +166,7 @@ impl TimedPhase<'_> {
     fn run_tasks<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
         make: impl Fn(usize) -> T,
     ) -> (Vec<u64>, Vec<T>) {
         let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
@@ -240,7 +237,7 @@ impl TimedPhase<'_> {
     fn run_events<D: Driver>(
         &self,
         instances: &mut [Option<D>],
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
     ) -> PhaseReadings {
         self.control.begin_phase(Vec::new());
         let event_counters: Vec<_> = instances
@@ -302,7 +299,7 @@ impl TimedPhase<'_> {
     fn drive_clock(
         &self,
         start: Instant,
-        on_tick: OnTick<'_>,
+        on_tick: OnStatus<'_>,
         refresh: &dyn Fn(),
         at_deadline_hook: &dyn Fn(),
     ) -> Vec<u64> {

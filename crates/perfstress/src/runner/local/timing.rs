@@ -8,38 +8,11 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::metrics::LatencyHistogram;
+use crate::metrics::{LatencyHistogram, LatencyRecord};
 
 /// An operation that starts later than this behind its schedule counts as
 /// a late start.
 pub(crate) const LATE_START_THRESHOLD: Duration = Duration::from_millis(1);
-
-/// What a timed instance recorded in a phase.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct LatencyRecord {
-    /// Service time: from an operation's actual start to its completion.
-    pub(crate) service: LatencyHistogram,
-    /// With a target rate: from an operation's scheduled start to its
-    /// completion (includes the time it waited behind schedule).
-    pub(crate) corrected: Option<LatencyHistogram>,
-    /// With a target rate: operations that started late.
-    pub(crate) late_starts: u64,
-}
-
-impl LatencyRecord {
-    /// Adds `other`'s samples to this record.
-    pub(crate) fn merge(&mut self, other: &LatencyRecord) {
-        self.service.merge(&other.service);
-        match (&mut self.corrected, &other.corrected) {
-            (Some(mine), Some(theirs)) => mine.merge(theirs),
-            (None, Some(theirs)) => self.corrected = Some(theirs.clone()),
-            _ => {}
-        }
-        self.late_starts += other.late_starts;
-    }
-}
 
 /// How a timed phase times its operations.
 #[derive(Clone, Copy, Debug, Default)]

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind};
 use crate::metrics::InstanceSnapshot;
 
-use super::protocol::{Stage, ToParent, ToWorker, read_message, unix_nanos_now, write_message};
+use super::protocol::{ToParent, ToWorker, read_message, unix_nanos_now, write_message};
 use super::reaper as children;
 use crate::failure::{Failure, Who};
+use crate::metrics::PhaseMeasurement;
+use crate::options::WORKER_OPTION;
 use crate::phase::Phase;
+use crate::plan::ProcessShare;
 use crate::runner::control::RunControl;
-use crate::runner::lifecycle::Stages;
-use crate::runner::local::PhaseMeasurement;
-use crate::runner::plan::ProcessShare;
+use crate::runner::lifecycle::{OnStatus as OnMergedStatus, Stages};
 
 /// Workers that have not connected by then are reported as failed to start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,11 +32,11 @@ const START_LEAD: Duration = Duration::from_millis(5);
 /// How long a worker may take to exit after the last stage.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The name of the hidden option that starts a worker process.
-pub(crate) const WORKER_OPTION: &str = "--perfstress-worker";
+/// The environment variable that hands a worker its connection token.
+pub(crate) const WORKER_TOKEN_VARIABLE: &str = "PERFSTRESS_WORKER_TOKEN";
 
 /// Where merged status goes (the coordinator's status line printer).
-type OnStatus<'a> = Option<&'a mut dyn FnMut(&[InstanceSnapshot])>;
+type OnStatus<'a> = Option<OnMergedStatus<'a>>;
 
 enum Event {
     Message(usize, ToParent),
@@ -90,7 +91,10 @@ impl RemoteStages {
             let spawned = Command::new(&executable)
                 .args(&args[1..])
                 .arg(WORKER_OPTION)
-                .arg(format!("{address},{token},{index}"))
+                .arg(format!("{address},{index}"))
+                // The token goes in the environment, which other users
+                // cannot read, not on the command line, which `ps` shows.
+                .env(WORKER_TOKEN_VARIABLE, &token)
                 .stdin(Stdio::null())
                 .spawn();
             match spawned {
@@ -161,14 +165,14 @@ impl RemoteStages {
     /// ticks are merged and passed on when every live worker has sent them.
     fn run_stage(
         &mut self,
-        stage: Stage,
+        stage: Phase,
         duration: Duration,
         mut on_status: OnStatus<'_>,
     ) -> Vec<Option<PhaseMeasurement>> {
         if self.control.is_cancelled() {
             self.broadcast_cancel();
         }
-        let timed = matches!(stage, Stage::Warmup | Stage::Run);
+        let timed = stage.is_timed();
         let command = ToWorker::Begin {
             stage,
             duration_nanos: u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
@@ -243,15 +247,16 @@ impl RemoteStages {
             if !complete {
                 break;
             }
+            let tick = *entry.key();
             let merged: Vec<InstanceSnapshot> =
                 entry.remove().into_iter().flatten().flatten().collect();
             if let Some(on_status) = on_status.as_mut() {
-                on_status(&merged);
+                on_status(tick, &merged);
             }
         }
     }
 
-    fn worker_died(&mut self, index: usize, stage: Stage) {
+    fn worker_died(&mut self, index: usize, stage: Phase) {
         let worker = &mut self.workers[index];
         worker.alive = false;
         let status = wait_with_timeout(&mut worker.child, Duration::from_secs(2));
@@ -266,14 +271,14 @@ impl RemoteStages {
         ));
         self.control.fail(Failure {
             who: Who::Process(index),
-            phase: stage_phase(stage),
+            phase: stage,
             error,
         });
     }
 
     /// Runs a stage that does nothing in the workers yet and records how
     /// long the round trip took: the cost of one barrier.
-    fn barrier_stage(&mut self, stage: Stage, name: &str) {
+    fn barrier_stage(&mut self, stage: Phase, name: &str) {
         let started = Instant::now();
         self.run_stage(stage, Duration::ZERO, None);
         self.coordination
@@ -283,56 +288,29 @@ impl RemoteStages {
 
 impl Stages for RemoteStages {
     fn setup(&mut self) {
-        self.run_stage(Stage::Setup, Duration::ZERO, None);
+        self.run_stage(Phase::Setup, Duration::ZERO, None);
     }
 
     fn post_setup(&mut self) {
-        self.barrier_stage(Stage::PostSetup, "post_setup");
+        self.barrier_stage(Phase::PostSetup, "post_setup");
     }
 
     fn timed(
         &mut self,
-        phase: Phase,
+        stage: Phase,
         duration: Duration,
-        on_status: &mut dyn FnMut(&[InstanceSnapshot]),
+        on_status: OnMergedStatus<'_>,
     ) -> PhaseMeasurement {
-        let stage = if phase == Phase::Warmup {
-            Stage::Warmup
-        } else {
-            Stage::Run
-        };
         let measurements = self.run_stage(stage, duration, Some(on_status));
-        // Every process's figures together: instances in parallel-index
-        // order, CPU and memory summed, wall time the longest.
-        let mut merged = PhaseMeasurement::default();
-        let mut cpu = Some(0.0);
-        let mut memory = Some(0);
-        for measurement in measurements.into_iter().flatten() {
-            merged.snapshots.extend(measurement.snapshots);
-            merged.profile_files.extend(measurement.profile_files);
-            if let Some(latency) = measurement.latency {
-                match &mut merged.latency {
-                    Some(all) => all.merge(&latency),
-                    None => merged.latency = Some(latency),
-                }
-            }
-            merged.wall_seconds = merged.wall_seconds.max(measurement.wall_seconds);
-            cpu = cpu.zip(measurement.cpu_seconds).map(|(a, b)| a + b);
-            memory = memory
-                .zip(measurement.average_memory_bytes)
-                .map(|(a, b)| a + b);
-        }
-        merged.cpu_seconds = cpu;
-        merged.average_memory_bytes = memory.filter(|bytes| *bytes > 0);
-        merged
+        PhaseMeasurement::merge(measurements.into_iter().flatten())
     }
 
     fn pre_cleanup(&mut self) {
-        self.barrier_stage(Stage::PreCleanup, "pre_cleanup");
+        self.barrier_stage(Phase::PreCleanup, "pre_cleanup");
     }
 
     fn cleanup(&mut self) {
-        self.run_stage(Stage::Cleanup, Duration::ZERO, None);
+        self.run_stage(Phase::Cleanup, Duration::ZERO, None);
     }
 
     fn finish(&mut self) {
@@ -416,15 +394,24 @@ fn accept_workers(
                 if let Ok(Some(ToParent::Hello {
                     token: said,
                     process_index,
-                    ..
+                    pid,
                 })) = read_message::<ToParent>(&mut stream)
                 {
-                    if said == token
-                        && process_index < streams.len()
-                        && streams[process_index].is_none()
+                    // The token, and the pid of the child started for that
+                    // index: a connection is bound to the process it names.
+                    let started = pending
+                        .get(process_index)
+                        .and_then(Option::as_ref)
+                        .filter(|(_, child)| child.id() == pid);
+                    if let Some((share, _)) =
+                        started.filter(|_| said == token && streams[process_index].is_none())
                     {
-                        let _ = stream.set_read_timeout(None);
-                        streams[process_index] = Some(stream);
+                        let assigned =
+                            write_message(&mut stream, &ToWorker::Assign { share: *share });
+                        if assigned.is_ok() {
+                            let _ = stream.set_read_timeout(None);
+                            streams[process_index] = Some(stream);
+                        }
                     }
                 }
             }
@@ -524,17 +511,6 @@ fn signal_name(signal: i32) -> &'static str {
         libc::SIGSEGV => " (SIGSEGV)",
         libc::SIGABRT => " (SIGABRT)",
         _ => "",
-    }
-}
-
-fn stage_phase(stage: Stage) -> Phase {
-    match stage {
-        Stage::Setup => Phase::Setup,
-        Stage::PostSetup => Phase::PostSetup,
-        Stage::Warmup => Phase::Warmup,
-        Stage::Run => Phase::Run,
-        Stage::PreCleanup => Phase::PreCleanup,
-        Stage::Cleanup => Phase::Cleanup,
     }
 }
 

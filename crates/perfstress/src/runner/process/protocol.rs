@@ -13,29 +13,22 @@ use crate::error::{Error, ErrorKind};
 use crate::metrics::InstanceSnapshot;
 
 use crate::failure::{Failure, Who};
+use crate::metrics::PhaseMeasurement;
 use crate::phase::Phase;
-use crate::runner::local::PhaseMeasurement;
+use crate::plan::ProcessShare;
 
 /// Messages larger than this are refused as corrupt.
 const MAX_MESSAGE_BYTES: u32 = 1 << 30;
 
-/// The stages every process goes through together.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Stage {
-    Setup,
-    PostSetup,
-    Warmup,
-    Run,
-    PreCleanup,
-    Cleanup,
-}
-
 /// From the parent to a worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
-    /// Run `stage`. A timed stage (lasting `duration_nanos`) gets its
-    /// instances ready, answers [`ToParent::Ready`] and waits for `Start`.
-    Begin { stage: Stage, duration_nanos: u64 },
+    /// The answer to [`ToParent::Hello`]: the worker's share of the plan.
+    Assign { share: ProcessShare },
+    /// Run `stage` (one of [`Phase::STAGES`]). A timed stage (lasting
+    /// `duration_nanos`) gets its instances ready, answers
+    /// [`ToParent::Ready`] and waits for `Start`.
+    Begin { stage: Phase, duration_nanos: u64 },
     /// Every worker is ready: the timed stage starts at `start_unix_nanos`
     /// (wall clock, the same for every process on the machine).
     Start { start_unix_nanos: u128 },
@@ -49,7 +42,9 @@ pub(crate) enum ToWorker {
 /// From a worker to the parent.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToParent {
-    /// First message on a new connection.
+    /// First message on a new connection: the token the parent gave the
+    /// worker (in its environment, never on its command line), which
+    /// worker it is, and its process id (which must be the child's).
     Hello {
         token: String,
         process_index: usize,
@@ -68,7 +63,7 @@ pub(crate) enum ToParent {
     Interrupted,
     /// The worker finished `stage`; timed stages carry their measurement.
     StageDone {
-        stage: Stage,
+        stage: Phase,
         measurement: Option<Box<PhaseMeasurement>>,
     },
 }
@@ -78,7 +73,7 @@ pub(crate) enum ToParent {
 pub(crate) struct FailureMessage {
     who: Who,
     phase: Phase,
-    kind: String,
+    kind: ErrorKind,
     chain: Vec<String>,
 }
 
@@ -87,7 +82,7 @@ impl From<&Failure> for FailureMessage {
         Self {
             who: failure.who,
             phase: failure.phase,
-            kind: format!("{:?}", failure.error.kind()),
+            kind: failure.error.kind(),
             chain: failure.error.chain(),
         }
     }
@@ -95,14 +90,7 @@ impl From<&Failure> for FailureMessage {
 
 impl From<FailureMessage> for Failure {
     fn from(message: FailureMessage) -> Self {
-        let kind = match message.kind.as_str() {
-            "Usage" => ErrorKind::Usage,
-            "Environment" => ErrorKind::Environment,
-            "Unsupported" => ErrorKind::Unsupported,
-            "Panic" => ErrorKind::Panic,
-            "Io" => ErrorKind::Io,
-            _ => ErrorKind::Test,
-        };
+        let kind = message.kind;
         // Rebuild the chain innermost first, so it prints exactly as it did
         // in the worker.
         let mut chain = message.chain.into_iter().rev();

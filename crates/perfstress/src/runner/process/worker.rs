@@ -1,56 +1,55 @@
 //! A worker process: the same perf executable started by a parent with the
-//! hidden `--perfstress-worker` option. It runs its share of the instances,
-//! stage by stage as the parent commands, and reports status, failures and
-//! measurements. If the parent goes away, it cleans up and exits.
+//! hidden `--perfstress-worker` option. It connects, is given its share of
+//! the plan, runs those instances stage by stage as the parent commands,
+//! and reports status, failures and measurements. If the parent goes away,
+//! it cleans up and exits.
 
 use std::net::TcpStream;
-use std::sync::mpsc::channel;
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind};
-
-use super::protocol::{
-    FailureMessage, Stage, ToParent, ToWorker, instant_of_unix_nanos, read_message, write_message,
-};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::InstanceSnapshot;
+use crate::outcome::Outcome;
 use crate::phase::Phase;
+use crate::plan::{Plan, ProcessShare};
 use crate::runner::control::{ControlEvent, RunControl};
+use crate::runner::local::LocalStages;
 use crate::runner::local::driver::Driver;
-use crate::runner::local::{LocalSettings, LocalStages};
-use crate::runner::plan::split;
+use crate::runner::runtime;
 use crate::runner::signals::route_interrupts_to;
-use crate::runner::{EXIT_FAILED, RunSettings};
 
-/// What the parent told this worker on its command line.
+use super::parent::WORKER_TOKEN_VARIABLE;
+use super::protocol::{
+    FailureMessage, ToParent, ToWorker, instant_of_unix_nanos, read_message, write_message,
+};
+
+/// What the parent told this worker on its command line: where to connect
+/// and which worker it is.
 struct WorkerSpec {
     address: String,
-    token: String,
     process_index: usize,
 }
 
-fn parse_spec(spec: &str) -> Result<WorkerSpec, Error> {
-    let mut parts = spec.split(',');
-    let (Some(address), Some(token), Some(index), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::new(
+fn parse_spec(spec: &str) -> Result<WorkerSpec> {
+    let bad = || {
+        Error::new(
             ErrorKind::Usage,
             format!("bad worker specification '{spec}'"),
-        ));
+        )
     };
-    let process_index = index
-        .parse()
-        .map_err(|_| Error::new(ErrorKind::Usage, format!("bad worker index in '{spec}'")))?;
+    let (address, index) = spec.split_once(',').ok_or_else(bad)?;
     Ok(WorkerSpec {
         address: address.to_owned(),
-        token: token.to_owned(),
-        process_index,
+        process_index: index.parse().map_err(|_| bad())?,
     })
 }
 
+/// A command of the parent, as the worker's main thread carries it out.
 enum Command {
     Begin {
-        stage: Stage,
+        stage: Phase,
         duration: Duration,
     },
     Exit,
@@ -58,167 +57,204 @@ enum Command {
     Orphaned,
 }
 
-/// Runs this process as worker `spec` of a multi-process run.
-pub(crate) fn run_worker<D: Driver>(spec: &str, settings: RunSettings, options: D::Options) -> i32 {
-    let spec = match parse_spec(spec) {
-        Ok(spec) => spec,
+/// Sends messages to the parent from any thread.
+#[derive(Clone)]
+struct ToParentSender(Arc<Mutex<TcpStream>>);
+
+impl ToParentSender {
+    fn send(&self, message: &ToParent) {
+        let mut stream = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // If the parent is gone the reader notices; nothing to do here.
+        let _ = write_message(&mut *stream, message);
+    }
+}
+
+/// Runs this process as worker `spec` of a multi-process run of `plan`.
+pub(crate) fn run_worker<D: Driver>(spec: &str, plan: Plan, options: D::Options) -> Outcome {
+    let (stream, share) = match parse_spec(spec).and_then(|spec| connect(&spec)) {
+        Ok(connected) => connected,
         Err(error) => {
             eprintln!("error: {error}");
-            return crate::cli::EXIT_USAGE;
+            return match error.kind() {
+                ErrorKind::Usage => Outcome::Usage,
+                _ => Outcome::Failed,
+            };
         }
     };
-    let shares = split(settings.global.parallel, settings.global.processes);
-    let Some(&share) = shares.get(spec.process_index) else {
-        eprintln!("error: worker index {} is out of range", spec.process_index);
-        return crate::cli::EXIT_USAGE;
+    let Ok(reader) = stream.try_clone() else {
+        return Outcome::Failed;
     };
-    let stream = match TcpStream::connect(&spec.address) {
-        Ok(stream) => stream,
-        Err(error) => {
-            eprintln!(
-                "error: worker {} cannot reach its parent at {}: {error}",
-                spec.process_index, spec.address
-            );
-            return EXIT_FAILED;
-        }
-    };
-    let _ = stream.set_nodelay(true);
-    let (Ok(reader), writer) = (stream.try_clone(), Arc::new(Mutex::new(stream))) else {
-        return EXIT_FAILED;
-    };
-    let send = {
-        let writer = writer.clone();
-        move |message: &ToParent| {
-            let mut stream = writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            // If the parent is gone the reader notices; nothing to do here.
-            let _ = write_message(&mut *stream, message);
-        }
-    };
-    send(&ToParent::Hello {
-        token: spec.token.clone(),
-        process_index: spec.process_index,
-        pid: std::process::id(),
-    });
+    let sender = ToParentSender(Arc::new(Mutex::new(stream)));
 
     let control = Arc::new(RunControl::with_quiet(true));
     let _ = route_interrupts_to(&control);
     {
-        let send = send.clone();
+        let sender = sender.clone();
         control.set_listener(move |event| match event {
             ControlEvent::Failed(failure) => {
-                send(&ToParent::Failure(FailureMessage::from(failure)))
+                sender.send(&ToParent::Failure(FailureMessage::from(failure)))
             }
-            ControlEvent::Interrupted => send(&ToParent::Interrupted),
+            ControlEvent::Interrupted => sender.send(&ToParent::Interrupted),
         });
     }
-
-    let (commands, received) = channel();
-    // Start times of timed stages come on a channel of their own: the main
-    // thread waits for one in the middle of a stage.
-    let (starts, start_received) = channel::<u128>();
-    {
-        let control = control.clone();
-        let mut reader = reader;
-        std::thread::Builder::new()
-            .name("perfstress-parent-reader".to_owned())
-            .spawn(move || {
-                loop {
-                    let command = match read_message::<ToWorker>(&mut reader) {
-                        Ok(Some(ToWorker::Begin {
-                            stage,
-                            duration_nanos,
-                        })) => Command::Begin {
-                            stage,
-                            duration: Duration::from_nanos(duration_nanos),
-                        },
-                        Ok(Some(ToWorker::Start { start_unix_nanos })) => {
-                            let _ = starts.send(start_unix_nanos);
-                            continue;
-                        }
-                        Ok(Some(ToWorker::Cancel)) => {
-                            control.cancel_remotely();
-                            continue;
-                        }
-                        Ok(Some(ToWorker::Exit)) => Command::Exit,
-                        Ok(None) | Err(_) => {
-                            control.cancel_remotely();
-                            Command::Orphaned
-                        }
-                    };
-                    let last = !matches!(command, Command::Begin { .. });
-                    if commands.send(command).is_err() || last {
-                        return;
-                    }
-                }
-            })
-            .expect("the OS can start a thread");
-    }
-
-    let runtime = match settings.runtime() {
+    let (commands, starts) = spawn_reader(reader, control.clone());
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: {error}");
-            return EXIT_FAILED;
+            return Outcome::Failed;
         }
     };
-    let local_settings = LocalSettings::new(&settings, share);
-    let mut local = LocalStages::<D>::new(local_settings, options, control.clone(), runtime);
-    while let Ok(command) = received.recv() {
+    let mut local = LocalStages::<D>::new(Arc::new(plan), share, options, control.clone(), runtime);
+    while let Ok(command) = commands.recv() {
         match command {
             Command::Begin { stage, duration } => {
-                let measurement = match stage {
-                    Stage::Setup => {
-                        local.setup();
-                        None
-                    }
-                    Stage::Warmup | Stage::Run => {
-                        let phase = if stage == Stage::Warmup {
-                            Phase::Warmup
-                        } else {
-                            Phase::Run
-                        };
-                        // Ready (threads or tasks waiting at the barrier,
-                        // profiler running): tell the parent, then start
-                        // when it says (now if it is gone).
-                        let agree_start = || {
-                            send(&ToParent::Ready);
-                            start_received
-                                .recv()
-                                .map(instant_of_unix_nanos)
-                                .unwrap_or_else(|_| Instant::now())
-                        };
-                        let mut on_tick =
-                            |tick: u32, snapshots: &[crate::metrics::InstanceSnapshot]| {
-                                send(&ToParent::Status {
-                                    tick,
-                                    snapshots: snapshots.to_vec(),
-                                });
-                            };
-                        Some(Box::new(local.timed(
-                            phase,
-                            duration,
-                            Some(&agree_start),
-                            &mut on_tick,
-                        )))
-                    }
-                    Stage::Cleanup => {
-                        local.cleanup();
-                        None
-                    }
-                    Stage::PostSetup | Stage::PreCleanup => None,
-                };
-                send(&ToParent::StageDone { stage, measurement });
+                dispatch(&mut local, stage, duration, &sender, &starts);
             }
             Command::Exit => break,
             Command::Orphaned => {
                 // The parent died: clean up what this process created.
                 local.cleanup();
-                return EXIT_FAILED;
+                return Outcome::Failed;
             }
         }
     }
     drop(local);
-    control.exit_code()
+    control.outcome()
+}
+
+/// Connects to the parent, says who this is, and receives this worker's
+/// share of the plan.
+fn connect(spec: &WorkerSpec) -> Result<(TcpStream, ProcessShare)> {
+    let unreachable = |error: std::io::Error| {
+        Error::with_source(
+            ErrorKind::Io,
+            format!(
+                "worker {} cannot reach its parent at {}",
+                spec.process_index, spec.address
+            ),
+            error,
+        )
+    };
+    let token = std::env::var(WORKER_TOKEN_VARIABLE).map_err(|_| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("a worker process needs {WORKER_TOKEN_VARIABLE}: it is started by its parent"),
+        )
+    })?;
+    let mut stream = TcpStream::connect(&spec.address).map_err(unreachable)?;
+    let _ = stream.set_nodelay(true);
+    write_message(
+        &mut stream,
+        &ToParent::Hello {
+            token,
+            process_index: spec.process_index,
+            pid: std::process::id(),
+        },
+    )
+    .map_err(unreachable)?;
+    match read_message::<ToWorker>(&mut stream).map_err(unreachable)? {
+        Some(ToWorker::Assign { share }) => Ok((stream, share)),
+        _ => Err(Error::msg(format!(
+            "worker {} was not given its instances by its parent",
+            spec.process_index
+        ))),
+    }
+}
+
+/// Drains the parent's messages on a thread of its own: stage commands go
+/// to the main thread, the start times of timed stages on a channel of
+/// their own (the main thread waits for one in the middle of a stage), and
+/// a cancel takes effect at once.
+fn spawn_reader(
+    mut reader: TcpStream,
+    control: Arc<RunControl>,
+) -> (Receiver<Command>, Receiver<u128>) {
+    let (commands, received) = channel();
+    let (starts, start_received): (Sender<u128>, _) = channel();
+    std::thread::Builder::new()
+        .name("perfstress-parent-reader".to_owned())
+        .spawn(move || {
+            loop {
+                let command = match read_message::<ToWorker>(&mut reader) {
+                    Ok(Some(ToWorker::Begin {
+                        stage,
+                        duration_nanos,
+                    })) => Command::Begin {
+                        stage,
+                        duration: Duration::from_nanos(duration_nanos),
+                    },
+                    Ok(Some(ToWorker::Start { start_unix_nanos })) => {
+                        let _ = starts.send(start_unix_nanos);
+                        continue;
+                    }
+                    Ok(Some(ToWorker::Cancel)) => {
+                        control.cancel_remotely();
+                        continue;
+                    }
+                    Ok(Some(ToWorker::Assign { .. })) => continue,
+                    Ok(Some(ToWorker::Exit)) => Command::Exit,
+                    Ok(None) | Err(_) => {
+                        control.cancel_remotely();
+                        Command::Orphaned
+                    }
+                };
+                let last = !matches!(command, Command::Begin { .. });
+                if commands.send(command).is_err() || last {
+                    return;
+                }
+            }
+        })
+        .expect("the OS can start a thread");
+    (received, start_received)
+}
+
+/// Carries out stage `stage` on this worker's instances and tells the parent.
+fn dispatch<D: Driver>(
+    local: &mut LocalStages<D>,
+    stage: Phase,
+    duration: Duration,
+    sender: &ToParentSender,
+    starts: &Receiver<u128>,
+) {
+    let measurement = match stage {
+        Phase::Setup => {
+            local.setup();
+            None
+        }
+        Phase::Warmup | Phase::Run => {
+            // Ready (threads or tasks waiting at the barrier, profiler
+            // running): tell the parent, then start when it says (now if
+            // it is gone).
+            let agree_start = || {
+                sender.send(&ToParent::Ready);
+                starts
+                    .recv()
+                    .map(instant_of_unix_nanos)
+                    .unwrap_or_else(|_| Instant::now())
+            };
+            let mut on_status = |tick: u32, snapshots: &[InstanceSnapshot]| {
+                sender.send(&ToParent::Status {
+                    tick,
+                    snapshots: snapshots.to_vec(),
+                });
+            };
+            Some(Box::new(local.timed(
+                stage,
+                duration,
+                Some(&agree_start),
+                &mut on_status,
+            )))
+        }
+        Phase::Cleanup => {
+            local.cleanup();
+            None
+        }
+        // Stages with nothing to do in a worker yet: the barrier only.
+        _ => None,
+    };
+    sender.send(&ToParent::StageDone { stage, measurement });
 }

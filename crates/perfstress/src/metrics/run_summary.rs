@@ -1,0 +1,174 @@
+//! Analysis: the measurements of a run turned into its results, once, as
+//! plain data. Reporters read these and compute nothing themselves.
+
+use std::collections::BTreeMap;
+
+use crate::failure::Failure;
+use crate::outcome::Outcome;
+use crate::phase::Phase;
+use crate::plan::Plan;
+
+use super::{LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
+
+/// How a timed phase ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PhaseEnd {
+    /// It ran for its whole duration.
+    Completed,
+    /// Ctrl-C stopped it: the figures cover part of it.
+    Interrupted,
+    /// A failure stopped it: the figures cover part of it.
+    Failed,
+}
+
+/// The latency of a timed run: the histograms and what they say.
+#[derive(Clone, Debug)]
+pub(crate) struct LatencyResults {
+    /// The merged histograms of every instance.
+    pub(crate) record: LatencyRecord,
+    /// Service time: from an operation's start to its completion.
+    pub(crate) service: LatencySummary,
+    /// With `--rate`: from each operation's scheduled start.
+    pub(crate) corrected: Option<LatencySummary>,
+}
+
+/// With `--rate`: how well the schedule was kept.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RateResults {
+    /// The target, operations per second over all instances.
+    pub(crate) target: f64,
+    /// What the run achieved (its operations per second).
+    pub(crate) achieved: f64,
+    /// Operations that started more than the late-start threshold behind
+    /// their schedule.
+    pub(crate) late_starts: u64,
+    /// Operations started (and timed).
+    pub(crate) started: u64,
+}
+
+/// The results of one timed phase (warm-up or the timed run).
+#[derive(Clone, Debug)]
+pub(crate) struct PhaseResults {
+    /// Which phase.
+    #[allow(
+        dead_code,
+        reason = "plain data of the summary; no reporter needs it yet"
+    )]
+    pub(crate) phase: Phase,
+    /// Operations and the results math over all instances.
+    pub(crate) summary: PhaseSummary,
+    /// Whether the phase ran to its end.
+    pub(crate) ended: PhaseEnd,
+    /// Wall-clock seconds of the phase (the longest of the processes).
+    #[allow(
+        dead_code,
+        reason = "plain data of the summary; no reporter needs it yet"
+    )]
+    pub(crate) wall_seconds: f64,
+    /// CPU seconds used by every process during the phase.
+    pub(crate) cpu_seconds: Option<f64>,
+    /// Average CPU use during the phase, in percent of one core.
+    pub(crate) cpu_percent: Option<f64>,
+    /// Mean resident memory over the phase, summed over processes, in bytes.
+    pub(crate) average_memory_bytes: Option<u64>,
+    /// With `--latency` (or `--rate`), in the timed run.
+    pub(crate) latency: Option<LatencyResults>,
+    /// With `--rate`, in the timed run.
+    pub(crate) rate: Option<RateResults>,
+    /// Files `--profile` wrote.
+    pub(crate) profile_files: Vec<String>,
+}
+
+impl PhaseResults {
+    /// Analyses what phase `phase` of a run with `plan` measured.
+    pub(crate) fn new(
+        plan: &Plan,
+        phase: Phase,
+        measurement: PhaseMeasurement,
+        ended: PhaseEnd,
+    ) -> Self {
+        let summary = PhaseSummary::from_instances(measurement.snapshots);
+        let wall = measurement.wall_seconds;
+        let latency = measurement.latency.map(|record| LatencyResults {
+            service: record.service.summary(),
+            corrected: record
+                .corrected
+                .as_ref()
+                .map(|corrected| corrected.summary()),
+            record,
+        });
+        let rate = plan
+            .timing
+            .rate()
+            .filter(|_| phase == Phase::Run)
+            .map(|target| RateResults {
+                target,
+                achieved: summary.operations_per_second,
+                late_starts: latency
+                    .as_ref()
+                    .map_or(0, |latency| latency.record.late_starts),
+                started: latency.as_ref().map_or(0, |latency| latency.service.count),
+            });
+        Self {
+            phase,
+            ended,
+            wall_seconds: wall,
+            cpu_percent: measurement
+                .cpu_seconds
+                .filter(|_| wall > 0.0)
+                .map(|cpu| cpu / wall * 100.0),
+            cpu_seconds: measurement.cpu_seconds,
+            average_memory_bytes: measurement.average_memory_bytes,
+            latency,
+            rate,
+            profile_files: measurement.profile_files,
+            summary,
+        }
+    }
+}
+
+/// A failure, as the run summary keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FailureRecord {
+    /// Who failed (`parallel index 3`, `worker process 1`).
+    pub(crate) who: String,
+    /// The phase it failed in.
+    pub(crate) phase: Phase,
+    /// The error and its causes, outermost first.
+    pub(crate) chain: Vec<String>,
+}
+
+impl From<&Failure> for FailureRecord {
+    fn from(failure: &Failure) -> Self {
+        Self {
+            who: failure.who.to_string(),
+            phase: failure.phase,
+            chain: failure.error.chain(),
+        }
+    }
+}
+
+/// Everything a run produced, built once at its end.
+#[derive(Clone, Debug)]
+pub(crate) struct RunSummary<'a> {
+    /// What was run, and how.
+    pub(crate) plan: &'a Plan,
+    /// The warm-up's results, if it ran.
+    #[allow(
+        dead_code,
+        reason = "plain data of the summary; no reporter needs it yet"
+    )]
+    pub(crate) warmup: Option<PhaseResults>,
+    /// The timed run's results, if it ran.
+    pub(crate) run: Option<PhaseResults>,
+    /// Every failure, in the order reported.
+    #[allow(
+        dead_code,
+        reason = "plain data of the summary; no reporter needs it yet"
+    )]
+    pub(crate) failures: Vec<FailureRecord>,
+    /// With several processes: seconds spent coordinating them, by what.
+    pub(crate) coordination_seconds: BTreeMap<String, f64>,
+    /// How the run ended (before any reporter wrote its files).
+    pub(crate) outcome: Outcome,
+}

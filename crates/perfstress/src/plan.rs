@@ -1,0 +1,266 @@
+//! The plan of a run: every setting derived from the command line, worked
+//! out once by [`Plan::new`] (in the parent and in each worker process,
+//! from the same arguments) and then only read: by the runner, the worker
+//! processes and the reporters.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::options::GlobalOptions;
+use crate::profile::profile_directory;
+use crate::redact::{is_secret, redact_url};
+use crate::registry::TestEntry;
+
+/// How the operation loop times operations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum TimingStrategy {
+    /// No clock read per operation (the default).
+    Untimed,
+    /// `--latency`: every operation of the timed run is timed.
+    Recorded,
+    /// `--rate`: operations start on a fixed schedule over all instances;
+    /// service time and corrected latency are recorded.
+    Paced {
+        /// Operations per second over all instances.
+        rate: f64,
+    },
+}
+
+impl TimingStrategy {
+    /// Whether latency is recorded (`--latency`, or `--rate` which implies it).
+    pub(crate) fn records_latency(self) -> bool {
+        !matches!(self, TimingStrategy::Untimed)
+    }
+
+    /// The target rate, with `--rate`.
+    pub(crate) fn rate(self) -> Option<f64> {
+        match self {
+            TimingStrategy::Paced { rate } => Some(rate),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a run does, decided before it starts.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// The test.
+    pub(crate) entry: &'static TestEntry,
+    /// Instances in total (`--parallel`).
+    pub(crate) parallel: usize,
+    /// Which process runs which instances; one share runs in this process.
+    pub(crate) shares: Vec<ProcessShare>,
+    /// `--duration`.
+    pub(crate) duration: Duration,
+    /// `--warmup`; zero skips the warm-up.
+    pub(crate) warmup: Duration,
+    /// `--sync`.
+    pub(crate) sync: bool,
+    /// `--insecure`.
+    pub(crate) insecure: bool,
+    /// `--no-cleanup`.
+    pub(crate) no_cleanup: bool,
+    /// How operations are timed in the timed run.
+    pub(crate) timing: TimingStrategy,
+    /// Where `--profile` writes, when profiling.
+    pub(crate) profile_directory: Option<PathBuf>,
+    /// `--test-results`.
+    pub(crate) test_results: Option<PathBuf>,
+    /// `--results-file`.
+    pub(crate) results_file: Option<PathBuf>,
+    /// The test's own options as given (defaults included; secrets masked),
+    /// for the options block and the results file.
+    pub(crate) test_options: Vec<String>,
+    /// The test's `--size` in bytes, if it has one: the size of each
+    /// operation, as PerfAutomation reports it.
+    pub(crate) operation_size: Option<u64>,
+}
+
+impl Plan {
+    /// The plan of running `entry` with `global` and the test's options in
+    /// `matches`; a usage error if the options do not go together.
+    pub(crate) fn new(
+        entry: &'static TestEntry,
+        global: &GlobalOptions,
+        matches: &clap::ArgMatches,
+    ) -> Result<Self, Error> {
+        let usage = |message: String| Err(Error::new(ErrorKind::Usage, message));
+        if global.sync && !entry.has_sync {
+            return usage(format!(
+                "{} has no sync variant (it does not implement run_sync); run it without --sync",
+                entry.name
+            ));
+        }
+        if !global.sync && !entry.has_async {
+            return usage(format!(
+                "{} has no async variant (it does not implement run_async); run it with --sync",
+                entry.name
+            ));
+        }
+        let timing = match (global.rate, global.latency) {
+            (Some(rate), _) => TimingStrategy::Paced { rate },
+            (None, true) => TimingStrategy::Recorded,
+            (None, false) => TimingStrategy::Untimed,
+        };
+        if global.results_file.is_some() && !timing.records_latency() {
+            return usage(
+                "--results-file needs --latency (or --rate): it lists every operation's latency"
+                    .to_owned(),
+            );
+        }
+        if entry.is_event && timing.records_latency() {
+            return usage(format!(
+                "{} is an event test: it has no operations to time (--latency) or pace (--rate)",
+                entry.name
+            ));
+        }
+        Ok(Self {
+            entry,
+            parallel: global.parallel,
+            shares: split(global.parallel, global.processes),
+            duration: global.duration,
+            warmup: global.warmup,
+            sync: global.sync,
+            insecure: global.insecure,
+            no_cleanup: global.no_cleanup,
+            timing,
+            profile_directory: global
+                .profile
+                .then(|| profile_directory(global.profile_path.as_deref())),
+            test_results: global.test_results.clone(),
+            results_file: global.results_file.clone(),
+            test_options: describe_test_options(entry, matches),
+            operation_size: operation_size(entry, matches),
+        })
+    }
+
+    /// The test's name.
+    pub(crate) fn test_name(&self) -> &'static str {
+        self.entry.name
+    }
+
+    /// Processes the instances run in (1: this process only).
+    pub(crate) fn processes(&self) -> usize {
+        self.shares.len()
+    }
+}
+
+/// The test's own options as given (defaults included), for the options
+/// block and the results file. Values of options whose names suggest a
+/// secret are masked.
+fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatches) -> Vec<String> {
+    let own = (entry.augment_args)(clap::Command::new(entry.name));
+    let mut described = Vec::new();
+    for arg in own.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        let Ok(Some(values)) = matches.try_get_raw(arg.get_id().as_str()) else {
+            continue;
+        };
+        let values: Vec<String> = values
+            .map(|value| value.to_string_lossy().into_owned())
+            .collect();
+        let is_flag = matches!(
+            arg.get_action(),
+            clap::ArgAction::SetTrue | clap::ArgAction::SetFalse
+        );
+        if is_flag {
+            if values.iter().any(|value| value == "true") {
+                described.push(format!("--{long}"));
+            }
+        } else if is_secret(long) {
+            described.push(format!("--{long} ***"));
+        } else {
+            let values: Vec<String> = values.iter().map(|value| redact_url(value)).collect();
+            described.push(format!("--{long} {}", values.join(" ")));
+        }
+    }
+    described
+}
+
+/// The test's `--size` option, the size of each operation in bytes.
+fn operation_size(entry: &TestEntry, matches: &clap::ArgMatches) -> Option<u64> {
+    let own = (entry.augment_args)(clap::Command::new(entry.name));
+    let size = own
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some("size"))?;
+    let mut values = matches.try_get_raw(size.get_id().as_str()).ok()??;
+    values.next()?.to_str()?.trim().parse().ok()
+}
+
+/// The instances one process runs: parallel indexes `first_index..first_index + count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ProcessShare {
+    /// The parallel index of the process's first instance.
+    pub(crate) first_index: usize,
+    /// How many instances the process runs.
+    pub(crate) count: usize,
+}
+
+/// Spreads `parallel` instances over at most `processes` processes, the
+/// reference's way: with `k, m = divmod(parallel, processes)`, process `i`
+/// gets `k + (1 if i < m)` instances starting at `i*k + min(i, m)`. The
+/// effective number of processes is `min(parallel, processes)`.
+///
+/// `split(10, 4)` gives 3, 3, 2, 2 instances at indexes 0, 3, 6, 8.
+pub(crate) fn split(parallel: usize, processes: usize) -> Vec<ProcessShare> {
+    let processes = processes.clamp(1, parallel.max(1));
+    let (per_process, remainder) = (parallel / processes, parallel % processes);
+    (0..processes)
+        .map(|index| ProcessShare {
+            first_index: index * per_process + index.min(remainder),
+            count: per_process + usize::from(index < remainder),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(parallel: usize, processes: usize) -> Vec<usize> {
+        split(parallel, processes)
+            .iter()
+            .map(|share| share.count)
+            .collect()
+    }
+
+    #[test]
+    fn reference_example() {
+        assert_eq!(counts(10, 4), vec![3, 3, 2, 2]);
+        let firsts: Vec<_> = split(10, 4).iter().map(|share| share.first_index).collect();
+        assert_eq!(firsts, vec![0, 3, 6, 8]);
+    }
+
+    #[test]
+    fn effective_processes_never_exceed_parallel() {
+        assert_eq!(counts(2, 8), vec![1, 1]);
+        assert_eq!(counts(1, 1), vec![1]);
+        assert_eq!(counts(5, 1), vec![5]);
+        assert_eq!(counts(3, 0), vec![3]);
+    }
+
+    #[test]
+    fn indexes_are_unique_and_cover_everything() {
+        for parallel in 1..40 {
+            for processes in 1..12 {
+                let shares = split(parallel, processes);
+                assert_eq!(shares.len(), processes.min(parallel));
+                let mut next = 0;
+                for share in &shares {
+                    assert_eq!(share.first_index, next, "contiguous, in order");
+                    assert!(share.count >= 1);
+                    next += share.count;
+                }
+                assert_eq!(next, parallel);
+                let (min, max) = (
+                    shares.iter().map(|s| s.count).min().unwrap(),
+                    shares.iter().map(|s| s.count).max().unwrap(),
+                );
+                assert!(max - min <= 1, "balanced");
+            }
+        }
+    }
+}
