@@ -1,7 +1,6 @@
 //! What failed where: failure records as plain data, read by the runner
 //! (to stop the run and pick the outcome) and by the reporters.
 
-use std::any::Any;
 use std::fmt;
 
 use crate::error::Error;
@@ -42,14 +41,5 @@ impl Failure {
             phase,
             error,
         }
-    }
-
-    /// A failure from the payload of a caught panic.
-    pub(crate) fn from_panic(
-        parallel_index: usize,
-        phase: Phase,
-        payload: Box<dyn Any + Send>,
-    ) -> Self {
-        Self::new(parallel_index, phase, crate::runner::panic_error(payload))
     }
 }

@@ -14,6 +14,10 @@ use crate::profile::profile_directory;
 use crate::redact::{is_secret, redact_url};
 use crate::registry::TestEntry;
 
+/// An operation that starts later than this behind its schedule counts as
+/// a late start.
+pub(crate) const LATE_START_THRESHOLD: Duration = Duration::from_millis(1);
+
 /// How the operation loop times operations.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum TimingStrategy {

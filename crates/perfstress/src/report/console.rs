@@ -8,9 +8,8 @@ use crate::error::Error;
 use crate::failure::Failure;
 use crate::metrics::{PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
 use crate::phase::Phase;
-use crate::plan::Plan;
+use crate::plan::{LATE_START_THRESHOLD, Plan};
 use crate::redact::redact_urls;
-use crate::runner::LATE_START_THRESHOLD;
 
 use super::format::{format_count, format_significant};
 use super::latency::latency_table;

@@ -11,3 +11,22 @@ mod reporter;
 
 pub(crate) use console::Console;
 pub(crate) use reporter::Reporters;
+
+use crate::plan::Plan;
+
+use json::TestResultsFile;
+use operations_file::OperationsFile;
+use reporter::Reporter;
+
+/// The reporters `plan` asks for: the console always, then the
+/// per-operation file and the results file when their paths are given.
+pub(crate) fn reporters(plan: &Plan) -> Reporters {
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new())];
+    if let Some(path) = &plan.results_file {
+        reporters.push(Box::new(OperationsFile::new(path.clone())));
+    }
+    if let Some(path) = &plan.test_results {
+        reporters.push(Box::new(TestResultsFile::new(path.clone())));
+    }
+    Reporters::new(reporters)
+}

@@ -2,17 +2,13 @@
 //! reporter what happens, in order, through one fan-out; each reporter
 //! reads the plain data it is given and writes text or files. A new
 //! reporter (a timeline, a baseline, an HTML page) is a new implementation
-//! added in [`Reporters::for_plan`], not an edit of the lifecycle.
+//! added in `report::reporters`, not an edit of the lifecycle.
 
 use crate::error::Error;
 use crate::failure::Failure;
 use crate::metrics::{PhaseResults, RunSummary, StatusSample};
 use crate::phase::Phase;
 use crate::plan::Plan;
-
-use super::console::Console;
-use super::json::TestResultsFile;
-use super::operations_file::OperationsFile;
 
 /// What a reporter is told about a run. Every hook but `run_summary` is
 /// optional; they come in this order: `options`, then per stage
@@ -42,16 +38,8 @@ pub(crate) struct Reporters {
 }
 
 impl Reporters {
-    /// The reporters `plan` asks for: the console always, then the
-    /// per-operation file and the results file when their paths are given.
-    pub(crate) fn for_plan(plan: &Plan) -> Self {
-        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new())];
-        if let Some(path) = &plan.results_file {
-            reporters.push(Box::new(OperationsFile::new(path.clone())));
-        }
-        if let Some(path) = &plan.test_results {
-            reporters.push(Box::new(TestResultsFile::new(path.clone())));
-        }
+    /// A fan-out to `reporters`, in this order.
+    pub(crate) fn new(reporters: Vec<Box<dyn Reporter>>) -> Self {
         Self { reporters }
     }
 

@@ -146,7 +146,7 @@ impl RunControl {
                 if !self.quiet {
                     eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
                 }
-                super::process::reaper::kill_all();
+                super::reaper::kill_all();
                 Outcome::Interrupted.exit();
             }
             if std::mem::replace(&mut state.interrupted, true) {

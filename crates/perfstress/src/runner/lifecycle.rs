@@ -63,7 +63,7 @@ impl<'a> Lifecycle<'a> {
         Self {
             plan,
             control,
-            reporters: Reporters::for_plan(plan),
+            reporters: crate::report::reporters(plan),
             failures: Vec::new(),
         }
     }

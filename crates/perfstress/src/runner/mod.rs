@@ -9,13 +9,13 @@ mod lifecycle;
 mod local;
 mod panic;
 mod process;
+mod reaper;
 mod signals;
 
 use std::sync::Arc;
 
 use clap::FromArgMatches;
 
-use crate::error::{Error, ErrorKind};
 use crate::outcome::Outcome;
 use crate::plan::Plan;
 use crate::registry::{Invocation, TestEntry};
@@ -23,21 +23,11 @@ use crate::report::Console;
 
 use control::RunControl;
 use lifecycle::Lifecycle;
-use local::LocalStages;
 pub(crate) use local::driver::{Batch, Driver, Event, Single};
-pub(crate) use local::timing::LATE_START_THRESHOLD;
-pub(crate) use panic::{install_panic_hook, panic_error};
+use local::{LocalStages, runtime};
+pub(crate) use panic::install_panic_hook;
 use process::parent::RemoteStages;
 use signals::route_interrupts_to;
-
-/// The tokio runtime that runs the hooks and async instances.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("perfstress-runtime")
-        .build()
-        .map_err(|error| Error::with_source(ErrorKind::Io, "cannot start the tokio runtime", error))
-}
 
 /// Runs test `D` as `invocation` asks: the entry point of every registered
 /// test (see `__private` in lib.rs), in the parent and in worker processes.

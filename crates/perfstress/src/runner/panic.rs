@@ -10,6 +10,8 @@ use std::sync::Once;
 use std::task::{Context, Poll};
 
 use crate::error::{Error, ErrorKind};
+use crate::failure::Failure;
+use crate::phase::Phase;
 
 thread_local! {
     /// Where the last panic on this thread happened, recorded by the hook.
@@ -103,6 +105,17 @@ pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> Error {
         None => format!("panicked: {message}"),
     };
     Error::new(ErrorKind::Panic, text)
+}
+
+impl Failure {
+    /// A failure from the payload of a caught panic.
+    pub(crate) fn from_panic(
+        parallel_index: usize,
+        phase: Phase,
+        payload: Box<dyn Any + Send>,
+    ) -> Self {
+        Self::new(parallel_index, phase, panic_error(payload))
+    }
 }
 
 #[cfg(test)]

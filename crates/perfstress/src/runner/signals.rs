@@ -27,7 +27,7 @@ pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Strin
                 match current {
                     Some(control) => control.interrupt(),
                     None => {
-                        super::process::reaper::kill_all();
+                        super::reaper::kill_all();
                         Outcome::Interrupted.exit()
                     }
                 }

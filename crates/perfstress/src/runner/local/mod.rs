@@ -11,6 +11,7 @@ pub(crate) mod timing;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::error::{Error, ErrorKind};
 use crate::failure::Failure;
 use crate::metrics::{InstanceCounters, PhaseMeasurement, process_cpu_time};
 use crate::phase::Phase;
@@ -23,6 +24,15 @@ use crate::test::TestContext;
 use self::driver::Driver;
 use self::timed::TimedPhase;
 use self::timing::TimingPlan;
+
+/// The tokio runtime that runs the hooks and async instances.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("perfstress-runtime")
+        .build()
+        .map_err(|error| Error::with_source(ErrorKind::Io, "cannot start the tokio runtime", error))
+}
 
 /// The instances of this process and everything needed to run them.
 pub(crate) struct LocalStages<D: Driver> {

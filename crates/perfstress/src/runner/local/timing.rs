@@ -9,10 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::metrics::{LatencyHistogram, LatencyRecord};
-
-/// An operation that starts later than this behind its schedule counts as
-/// a late start.
-pub(crate) const LATE_START_THRESHOLD: Duration = Duration::from_millis(1);
+use crate::plan::LATE_START_THRESHOLD;
 
 /// How a timed phase times its operations.
 #[derive(Clone, Copy, Debug, Default)]

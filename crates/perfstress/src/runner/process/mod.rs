@@ -4,5 +4,4 @@
 
 pub(crate) mod parent;
 pub(crate) mod protocol;
-pub(crate) mod reaper;
 pub(crate) mod worker;

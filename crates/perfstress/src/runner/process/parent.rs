@@ -15,7 +15,6 @@ use crate::error::{Error, ErrorKind};
 use crate::metrics::InstanceSnapshot;
 
 use super::protocol::{ToParent, ToWorker, read_message, unix_nanos_now, write_message};
-use super::reaper as children;
 use crate::failure::{Failure, Who};
 use crate::metrics::PhaseMeasurement;
 use crate::options::WORKER_OPTION;
@@ -23,6 +22,7 @@ use crate::phase::Phase;
 use crate::plan::ProcessShare;
 use crate::runner::control::RunControl;
 use crate::runner::lifecycle::{OnStatus as OnMergedStatus, Stages};
+use crate::runner::reaper as children;
 
 /// Workers that have not connected by then are reported as failed to start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);

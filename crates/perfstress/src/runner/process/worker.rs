@@ -15,9 +15,8 @@ use crate::outcome::Outcome;
 use crate::phase::Phase;
 use crate::plan::{Plan, ProcessShare};
 use crate::runner::control::{ControlEvent, RunControl};
-use crate::runner::local::LocalStages;
 use crate::runner::local::driver::Driver;
-use crate::runner::runtime;
+use crate::runner::local::{LocalStages, runtime};
 use crate::runner::signals::route_interrupts_to;
 
 use super::parent::WORKER_TOKEN_VARIABLE;
