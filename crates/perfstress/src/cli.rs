@@ -10,6 +10,7 @@ use std::ffi::OsString;
 
 use clap::{Args, FromArgMatches};
 
+use crate::error::{Error, ErrorKind};
 use crate::fs::remove_stale_results;
 use crate::options::GlobalOptions;
 use crate::options::WORKER_OPTION;
@@ -97,8 +98,8 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         .chain(trailing);
     let command = match test_command(&program, entry) {
         Ok(command) => command,
-        Err(message) => {
-            console.error(&message);
+        Err(error) => {
+            console.error(&format!("error: {error}"));
             return Outcome::Usage;
         }
     };
@@ -139,7 +140,7 @@ fn base_command(program: &str) -> clap::Command {
 }
 
 /// The command of one test: the framework's options and the test's own.
-fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, String> {
+fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Error> {
     let framework = GlobalOptions::augment_args(clap::Command::new("framework"));
     let own =
         (entry.augment_args)(clap::Command::new(entry.name).next_help_heading("Test options"));
@@ -150,13 +151,16 @@ fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Strin
                 || (arg.get_short().is_some() && framework_arg.get_short() == arg.get_short())
         });
         if let Some(clash) = clash {
-            return Err(format!(
-                "error: option '{}' of test {} clashes with the framework's option '--{}'; rename it in the test's Options",
-                arg.get_long()
-                    .map(|long| format!("--{long}"))
-                    .unwrap_or_else(|| arg.get_id().to_string()),
-                entry.name,
-                clash.get_long().unwrap_or_default(),
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "option '{}' of test {} clashes with the framework's option '--{}'; rename it in the test's Options",
+                    arg.get_long()
+                        .map(|long| format!("--{long}"))
+                        .unwrap_or_else(|| arg.get_id().to_string()),
+                    entry.name,
+                    clash.get_long().unwrap_or_default(),
+                ),
             ));
         }
     }
@@ -217,10 +221,9 @@ fn result_paths(args: &[OsString]) -> Vec<std::path::PathBuf> {
                 found = true;
             }
         }
-        if !found {
-            if let Some(value) = std::env::var_os(variable).filter(|value| !value.is_empty()) {
-                paths.push(value.into());
-            }
+        if !found && let Some(value) = std::env::var_os(variable).filter(|value| !value.is_empty())
+        {
+            paths.push(value.into());
         }
     }
     paths

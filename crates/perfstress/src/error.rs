@@ -92,21 +92,24 @@ impl Error {
         &self.message
     }
 
+    /// This error and every cause, outermost first, as the messages a
+    /// report prints (one per "caused by" line).
+    pub fn causes(&self) -> impl Iterator<Item = String> + '_ {
+        let own = (!self.message.is_empty()).then(|| self.message.clone());
+        let mut next: Option<&(dyn StdError + 'static)> = self
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static));
+        own.into_iter().chain(std::iter::from_fn(move || {
+            let error = next?;
+            next = error.source();
+            Some(error.to_string())
+        }))
+    }
+
     /// The messages of this error and of every cause, outermost first.
     pub fn chain(&self) -> Vec<String> {
-        let mut messages = Vec::new();
-        if !self.message.is_empty() {
-            messages.push(self.message.clone());
-        }
-        let mut next: Option<&(dyn StdError + 'static)> = match &self.source {
-            Some(source) => Some(source.as_ref()),
-            None => None,
-        };
-        while let Some(error) = next {
-            messages.push(error.to_string());
-            next = error.source();
-        }
-        messages
+        self.causes().collect()
     }
 }
 
@@ -173,6 +176,16 @@ mod tests {
         assert_eq!(error.chain(), vec!["downloading blob", "no such blob"]);
         assert_eq!(error.to_string(), "downloading blob: no such blob");
         assert_eq!(error.kind(), ErrorKind::Test);
+        assert_eq!(error.causes().count(), 2);
+    }
+
+    #[test]
+    fn kinds_cross_processes_as_data() {
+        let json = serde_json::to_string(&ErrorKind::Environment).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ErrorKind>(&json).unwrap(),
+            ErrorKind::Environment
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 extern crate self as perfstress;
 
 mod cli;
+#[cfg(doctest)]
+mod compile_fail;
 mod error;
 mod events;
 mod failure;

@@ -121,6 +121,12 @@ impl Plan {
                 entry.name
             ));
         }
+        if global.profile && !crate::profile::AVAILABLE {
+            return usage(
+                "--profile is not available in this build: it needs a Unix system and perfstress's `profile` feature (on by default; see the perf target's Cargo.toml)"
+                    .to_owned(),
+            );
+        }
         Ok(Self {
             entry,
             parallel: global.parallel,

@@ -5,11 +5,15 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Whether this build can profile (`profile` feature, on Unix).
+pub(crate) const AVAILABLE: bool = cfg!(all(unix, feature = "profile"));
+
 /// Samples per second: a prime, so sampling does not beat with periodic work.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "profile"))]
 const FREQUENCY: i32 = 997;
 
 /// Where and under which name a process writes its profile.
+#[cfg_attr(not(all(unix, feature = "profile")), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub(crate) struct ProfileTarget {
     pub(crate) directory: PathBuf,
@@ -18,6 +22,7 @@ pub(crate) struct ProfileTarget {
     pub(crate) sync: bool,
 }
 
+#[cfg_attr(not(all(unix, feature = "profile")), allow(dead_code))]
 impl ProfileTarget {
     /// `profile-{TestName}-{first parallel index}-{sync|async}` in the directory.
     fn stem(&self) -> PathBuf {
@@ -30,8 +35,9 @@ impl ProfileTarget {
 }
 
 /// A running profiler; [`finish`](Profiler::finish) writes the files.
+#[cfg_attr(not(all(unix, feature = "profile")), allow(dead_code))]
 pub(crate) struct Profiler {
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "profile"))]
     guard: pprof::ProfilerGuard<'static>,
     target: ProfileTarget,
 }
@@ -39,7 +45,7 @@ pub(crate) struct Profiler {
 impl Profiler {
     /// Starts sampling this process.
     pub(crate) fn start(target: ProfileTarget) -> Result<Self> {
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "profile"))]
         {
             let guard = pprof::ProfilerGuardBuilder::default()
                 .frequency(FREQUENCY)
@@ -50,19 +56,19 @@ impl Profiler {
                 })?;
             Ok(Self { guard, target })
         }
-        #[cfg(not(unix))]
+        #[cfg(not(all(unix, feature = "profile")))]
         {
             let _ = target;
             Err(Error::new(
                 ErrorKind::Unsupported,
-                "--profile is supported on Unix only",
+                "--profile needs a Unix system and perfstress's `profile` feature",
             ))
         }
     }
 
     /// Stops sampling and writes `<stem>.svg` and `<stem>.pb`; returns their paths.
     pub(crate) fn finish(self) -> Result<Vec<PathBuf>> {
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "profile"))]
         {
             use pprof::protos::Message;
 
@@ -95,19 +101,20 @@ impl Profiler {
             write_file(&protobuf, &bytes)?;
             Ok(vec![svg, protobuf])
         }
-        #[cfg(not(unix))]
+        #[cfg(not(all(unix, feature = "profile")))]
         {
             Ok(Vec::new())
         }
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "profile"))]
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes)
         .map_err(|error| io_error(&format!("cannot write {}", path.display()), error))
 }
 
+#[cfg_attr(not(all(unix, feature = "profile")), allow(dead_code))]
 fn io_error(message: &str, error: std::io::Error) -> Error {
     Error::with_source(ErrorKind::Io, message.to_owned(), error)
 }

@@ -75,6 +75,11 @@ impl TestEntry {
         self.name
     }
 
+    /// The module the test type is defined in.
+    pub fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+
     /// The one-line description shown in the list of tests.
     pub fn description(&self) -> &'static str {
         self.description
@@ -93,7 +98,12 @@ pub fn tests() -> Vec<&'static TestEntry> {
 /// Two registered tests whose names match (ignoring case): neither could be
 /// run by name, so a runner with such a pair refuses to run anything.
 pub(crate) fn duplicate_names() -> Option<String> {
-    let tests = tests();
+    duplicates_among(&tests())
+}
+
+/// The error naming every pair of same-named tests in `tests` (sorted by
+/// name), if any.
+fn duplicates_among(tests: &[&TestEntry]) -> Option<String> {
     let pairs: Vec<String> = tests
         .windows(2)
         .filter(|pair| pair[0].name.eq_ignore_ascii_case(pair[1].name))
@@ -156,6 +166,35 @@ pub(crate) fn closest_name<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(name: &'static str, module_path: &'static str) -> TestEntry {
+        TestEntry::new(
+            Registration {
+                name,
+                description: "",
+                module_path,
+                has_sync: true,
+                has_async: false,
+            },
+            false,
+            |command| command,
+            |_, _| Outcome::Success,
+        )
+    }
+
+    #[test]
+    fn duplicate_names_name_both_types() {
+        let (a, b, c) = (
+            entry("UploadTest", "suite::blob"),
+            entry("uploadtest", "suite::legacy"),
+            entry("DownloadTest", "suite::blob"),
+        );
+        let message = duplicates_among(&[&c, &a, &b]).expect("a duplicate");
+        assert!(message.contains("suite::blob::UploadTest"), "{message}");
+        assert!(message.contains("suite::legacy::uploadtest"), "{message}");
+        assert!(message.contains("rename one"), "{message}");
+        assert_eq!(duplicates_among(&[&c, &a]), None);
+    }
 
     #[test]
     fn closest_name_finds_typos_and_parts() {

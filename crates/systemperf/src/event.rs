@@ -62,14 +62,15 @@ impl Partition {
         if self.stop.load(Ordering::Relaxed) {
             return Next::Stop;
         }
-        if let Some(error_after) = self.error_after {
-            if self.index == 0 && self.started.elapsed() >= error_after {
-                self.sink.error_raised(Error::msg(format!(
-                    "SampleEventTest: error raised after {} s (--error-after-seconds)",
-                    error_after.as_secs_f64()
-                )));
-                return Next::Stop;
-            }
+        if let Some(error_after) = self.error_after
+            && self.index == 0
+            && self.started.elapsed() >= error_after
+        {
+            self.sink.error_raised(Error::msg(format!(
+                "SampleEventTest: error raised after {} s (--error-after-seconds)",
+                error_after.as_secs_f64()
+            )));
+            return Next::Stop;
         }
         match self.interval {
             // The schedule is absolute, so the rate is exact however late a

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use super::control::RunControl;
+use crate::error::{Error, ErrorKind};
 use crate::outcome::Outcome;
 
 /// The run that Ctrl-C stops: the process has one handler, installed once,
@@ -11,7 +12,9 @@ use crate::outcome::Outcome;
 static CURRENT_RUN: Mutex<Option<Weak<RunControl>>> = Mutex::new(None);
 
 /// Makes Ctrl-C (and SIGTERM) stop `control`'s run from now on.
-pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), String> {
+pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Error> {
+    // The handler's error is kept as text: the first call's outcome is
+    // every later call's, and `ctrlc::Error` is not `Clone`.
     static HANDLER: OnceLock<Result<(), String>> = OnceLock::new();
     *CURRENT_RUN
         .lock()
@@ -35,4 +38,5 @@ pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Strin
             .map_err(|error| error.to_string())
         })
         .clone()
+        .map_err(|message| Error::new(ErrorKind::Unsupported, message))
 }

@@ -16,6 +16,7 @@ mod http_body_impl {
     /// frames are zero-copy slices of the shared buffer. The exact size hint
     /// lets hyper send `Content-Length` instead of chunked encoding (which
     /// Azure Storage's Put Blob, for one, rejects).
+    #[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
     impl http_body::Body for AsyncRandomStream {
         type Data = Bytes;
         type Error = io::Error;
@@ -50,6 +51,7 @@ mod http_body_impl {
 /// reqwest body it cannot be replayed by reqwest itself: build a new body
 /// (or `reset()` a clone) per request.
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 impl From<crate::streams::AsyncRandomStream> for reqwest::Body {
     fn from(stream: crate::streams::AsyncRandomStream) -> Self {
         reqwest::Body::wrap(stream)
@@ -68,6 +70,7 @@ mod azure_core_impl {
     /// `Content-Length`. (azure_core reads it through `futures::io::AsyncRead`
     /// into buffers of its own, so this path copies once per chunk.)
     #[async_trait::async_trait]
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure_core")))]
     impl SeekableStream for AsyncRandomStream {
         async fn reset(&mut self) -> azure_core::Result<()> {
             AsyncRandomStream::reset(self);
@@ -80,6 +83,7 @@ mod azure_core_impl {
     }
 
     /// Feature `azure_core`: `Body::SeekableStream` of the stream.
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure_core")))]
     impl From<AsyncRandomStream> for Body {
         fn from(stream: AsyncRandomStream) -> Self {
             Body::SeekableStream(Box::new(stream))
@@ -88,6 +92,7 @@ mod azure_core_impl {
 
     /// Feature `azure_core`: the stream as any client method's
     /// `RequestContent` (e.g. a blob upload's `RequestContent<Bytes>`).
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure_core")))]
     impl<T, F> From<AsyncRandomStream> for RequestContent<T, F> {
         fn from(stream: AsyncRandomStream) -> Self {
             Body::from(stream).into()

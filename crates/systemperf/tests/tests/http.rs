@@ -339,7 +339,7 @@ fn serve_connection(
         }
         bytes_received.fetch_add(content_length, Ordering::SeqCst);
         let is_get = head.starts_with("GET ");
-        let close = close_every.is_some_and(|every| served_here % every == 0);
+        let close = close_every.is_some_and(|every| served_here.is_multiple_of(every));
         let length = if is_get { body.len() } else { 0 };
         let mut response = format!(
             "HTTP/1.1 {status}\r\nContent-Length: {length}\r\n{}\r\n",

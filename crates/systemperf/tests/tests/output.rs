@@ -180,7 +180,7 @@ fn batch_counts_are_summed() {
     ]);
     output.assert_code(EXIT_OK);
     let line = output.results("Tests");
-    assert!(line.total > 0 && line.total % 3 == 0, "{line:?}");
+    assert!(line.total > 0 && line.total.is_multiple_of(3), "{line:?}");
     let json = results.json();
     assert_eq!(json["test_name"], "SampleBatchTest");
     assert_eq!(json["total_operations"].as_u64(), Some(line.total));

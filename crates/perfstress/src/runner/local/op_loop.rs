@@ -74,11 +74,11 @@ pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
             }
         };
         timing.after();
-        if let Some(now) = tracker.record(results) {
-            if now.saturating_duration_since(last_yield) >= YIELD_INTERVAL {
-                last_yield = now;
-                tokio::task::yield_now().await;
-            }
+        if let Some(now) = tracker.record(results)
+            && now.saturating_duration_since(last_yield) >= YIELD_INTERVAL
+        {
+            last_yield = now;
+            tokio::task::yield_now().await;
         }
     }
     tracker.finish();

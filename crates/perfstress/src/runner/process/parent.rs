@@ -417,17 +417,16 @@ fn accept_workers(
             }
             Err(error) if error.kind() == IoErrorKind::WouldBlock => {
                 for (index, slot) in pending.iter_mut().enumerate() {
-                    if let Some((_, child)) = slot {
-                        if streams[index].is_none() {
-                            if let Ok(Some(status)) = child.try_wait() {
-                                children::forget(child.id());
-                                *slot = None;
-                                return Err(Error::msg(format!(
-                                    "worker process {index} {} before it connected",
-                                    describe_exit(Some(status))
-                                )));
-                            }
-                        }
+                    if let Some((_, child)) = slot
+                        && streams[index].is_none()
+                        && let Ok(Some(status)) = child.try_wait()
+                    {
+                        children::forget(child.id());
+                        *slot = None;
+                        return Err(Error::msg(format!(
+                            "worker process {index} {} before it connected",
+                            describe_exit(Some(status))
+                        )));
                     }
                 }
                 if Instant::now() > deadline {
