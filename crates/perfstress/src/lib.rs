@@ -27,7 +27,7 @@ pub mod streams;
 mod test;
 
 pub use cli::{main, run};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use events::EventSink;
 pub use options::GlobalOptions;
 pub use outcome::Outcome;
