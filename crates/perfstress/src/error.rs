@@ -194,3 +194,146 @@ mod tests {
         assert_eq!(error.chain(), vec!["variable X is not set"]);
     }
 }
+
+/// `.context(..)` and `.with_context(..)` on results and options, as
+/// `anyhow::Context` offers them: the error becomes a [`perfstress::Error`](Error)
+/// whose message says what was being done, with the original error as its
+/// cause (the "caused by" lines of a failure).
+///
+/// Implemented for `Result<T, E>` where `E` converts into [`Error`] (any
+/// `std::error::Error + Send + Sync + 'static`, and [`Error`] itself, whose
+/// [`ErrorKind`] is kept), and for `Option<T>` (`None` becomes a test
+/// failure with the message).
+///
+/// ```
+/// use perfstress::{ErrorKind, ResultExt};
+///
+/// fn read_config(path: &str) -> perfstress::Result<String> {
+///     std::fs::read_to_string(path).with_context(|| format!("reading {path}"))
+/// }
+///
+/// let error = read_config("/surely/not/there.toml").unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::Test);
+/// assert_eq!(error.chain()[0], "reading /surely/not/there.toml");
+/// assert_eq!(error.chain().len(), 2); // then the io::Error's own message
+///
+/// let port: Option<u16> = None;
+/// let error = port.context("no port in the URL").unwrap_err();
+/// assert_eq!(error.to_string(), "no port in the URL");
+/// ```
+pub trait ResultExt<T>: sealed::Sealed {
+    /// Wraps the error (or `None`) with `message`, which says what was
+    /// being done.
+    fn context(self, message: impl Into<String>) -> Result<T>;
+
+    /// Like [`context`](Self::context), but builds the message only on
+    /// failure (for a `format!` on the success path of a hot loop).
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|error| error.into().context(message))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|error| error.into().context(message()))
+    }
+}
+
+impl<T> ResultExt<T> for Option<T> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.ok_or_else(|| Error::msg(message))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.ok_or_else(|| Error::msg(message()))
+    }
+}
+
+mod sealed {
+    /// Keeps [`ResultExt`](super::ResultExt) implementable only here, so
+    /// methods can be added without breaking anyone.
+    pub trait Sealed {}
+
+    impl<T, E: Into<super::Error>> Sealed for std::result::Result<T, E> {}
+    impl<T> Sealed for Option<T> {}
+}
+
+#[cfg(test)]
+mod result_ext_tests {
+    use super::*;
+
+    fn not_found() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no such blob")
+    }
+
+    #[test]
+    fn std_error_becomes_the_cause() {
+        let result: std::result::Result<(), _> = Err(not_found());
+        let error = result.context("downloading blob").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Test);
+        assert_eq!(error.message(), "downloading blob");
+        assert_eq!(error.chain(), vec!["downloading blob", "no such blob"]);
+    }
+
+    #[test]
+    fn perfstress_error_keeps_its_kind_and_message() {
+        let result: Result<()> = Err(Error::new(ErrorKind::Usage, "--size must be positive"));
+        let error = result.context("parsing options").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Usage);
+        assert_eq!(
+            error.chain(),
+            vec!["parsing options", "--size must be positive"]
+        );
+    }
+
+    #[test]
+    fn contexts_stack_outermost_first() {
+        let result: std::result::Result<(), _> = Err(not_found());
+        let error = result
+            .context("downloading blob")
+            .context("in global_setup")
+            .unwrap_err();
+        assert_eq!(
+            error.chain(),
+            vec!["in global_setup", "downloading blob", "no such blob"]
+        );
+        assert_eq!(
+            error.to_string(),
+            "in global_setup: downloading blob: no such blob"
+        );
+    }
+
+    #[test]
+    fn with_context_builds_the_message_only_on_failure() {
+        let ok: std::result::Result<u8, std::io::Error> = Ok(7);
+        let value = ok
+            .with_context(|| -> String { unreachable!("built on success") })
+            .unwrap();
+        assert_eq!(value, 7);
+        let failed: std::result::Result<u8, _> = Err(not_found());
+        let error = failed.with_context(|| format!("blob {}", 3)).unwrap_err();
+        assert_eq!(error.chain(), vec!["blob 3", "no such blob"]);
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(Some(1).context("missing").unwrap(), 1);
+        let error = None::<u8>.with_context(|| "no port").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Test);
+        assert_eq!(error.chain(), vec!["no port"]);
+    }
+
+    #[test]
+    fn question_mark_after_context() {
+        fn parse(text: &str) -> Result<u32> {
+            let value = text.parse::<u32>().context("parsing --count")?;
+            Ok(value)
+        }
+        assert_eq!(parse("12").unwrap(), 12);
+        let error = parse("x").unwrap_err();
+        assert_eq!(error.chain()[0], "parsing --count");
+        assert_eq!(error.chain().len(), 2);
+    }
+}

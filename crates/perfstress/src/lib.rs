@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../README.md")]
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -29,7 +29,7 @@ pub mod streams;
 mod test;
 
 pub use cli::{main, run};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use events::EventSink;
 pub use options::GlobalOptions;
 pub use outcome::Outcome;
