@@ -10,6 +10,11 @@ use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, LitStr, Meta, Token, Type, par
 /// `BatchPerfTest`, `EventPerfTest`) block. The test is then listed and run by its type
 /// name. The description shown in the list is the first line of the impl
 /// block's doc comment, or `#[perfstress::test(description = "...")]`.
+///
+/// `#[perfstress::test(sync_bridge)]` on a test that has only `run_async`
+/// (or `run_batch_async`) lets it run under `--sync` as well: each
+/// instance's thread drives the async operation on a runtime of its own.
+/// `crate = path` names the perfstress crate when it is re-exported.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     let arguments = parse_macro_input!(attr as Arguments);
@@ -27,14 +32,25 @@ struct Arguments {
     description: Option<LitStr>,
     /// `crate = path`: where perfstress is, for crates that re-export it.
     krate: Option<syn::Path>,
+    /// `sync_bridge`: an async-only test runs under `--sync` too, its
+    /// `run_async` driven on a runtime owned by each instance's thread.
+    sync_bridge: Option<syn::Ident>,
 }
 
 impl Parse for Arguments {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut description = None;
         let mut krate = None;
+        let mut sync_bridge = None;
         while !input.is_empty() {
             let name: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
+            if name == "sync_bridge" {
+                sync_bridge = Some(name);
+                if !input.is_empty() {
+                    input.parse::<Token![,]>()?;
+                }
+                continue;
+            }
             input.parse::<Token![=]>()?;
             if name == "description" {
                 description = Some(input.parse::<LitStr>()?);
@@ -43,14 +59,18 @@ impl Parse for Arguments {
             } else {
                 return Err(syn::Error::new(
                     name.span(),
-                    "unknown argument; expected `description = \"...\"` or `crate = path`",
+                    "unknown argument; expected `description = \"...\"`, `sync_bridge` or `crate = path`",
                 ));
             }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
         }
-        Ok(Self { description, krate })
+        Ok(Self {
+            description,
+            krate,
+            sync_bridge,
+        })
     }
 }
 
@@ -108,6 +128,26 @@ fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2
             format!("a test must implement `{sync_method}`, `{async_method}` or both"),
         ));
     }
+    let constructor = match (&arguments.sync_bridge, has_sync) {
+        (None, _) => constructor,
+        (Some(bridge), true) => {
+            return Err(syn::Error::new_spanned(
+                bridge,
+                format!("`sync_bridge` is for tests without `{sync_method}`: this one has it"),
+            ));
+        }
+        (Some(bridge), false) if trait_name == "EventPerfTest" => {
+            return Err(syn::Error::new_spanned(
+                bridge,
+                "`sync_bridge` is for PerfTest and BatchPerfTest: an event test's sources start in `start_events_sync`",
+            ));
+        }
+        (Some(_), false) => {
+            let bridged = quote::format_ident!("{}_bridged", constructor.to_string());
+            quote!(#bridged)
+        }
+    };
+    let has_sync = has_sync || arguments.sync_bridge.is_some();
     let description = match arguments.description {
         Some(description) => description.value(),
         None => first_doc_line(&item_impl.attrs),

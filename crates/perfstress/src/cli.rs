@@ -137,6 +137,10 @@ fn base_command(program: &str) -> clap::Command {
         .about("Runs a performance test: warm-up, a timed run, and its results.")
         .version(env!("CARGO_PKG_VERSION"))
         .disable_version_flag(true)
+        // As the siblings' parsers: a repeated flag is the flag (PerfAutomation
+        // appends `--sync` to argument lines that may already have it), and
+        // the last value of a repeated option wins.
+        .args_override_self(true)
 }
 
 /// The command of one test: the framework's options and the test's own.

@@ -47,7 +47,7 @@ pub mod __private {
     pub use crate::registry::{Registration, TestEntry};
     pub use inventory;
 
-    use crate::runner::{Batch, Event, Single, launch};
+    use crate::runner::{Batch, Bridged, Event, Single, launch};
     use crate::test::{BatchPerfTest, EventPerfTest, PerfTest};
 
     /// The entry of a single-operation test.
@@ -68,6 +68,30 @@ pub mod __private {
             <T::Options as clap::Args>::augment_args,
             launch::<Batch<T>>,
         )
+    }
+
+    /// The entry of an async-only single-operation test that runs under
+    /// `--sync` through the sync bridge.
+    pub const fn single_bridged<T: PerfTest>(registration: Registration) -> TestEntry {
+        TestEntry::new(
+            registration,
+            false,
+            <T::Options as clap::Args>::augment_args,
+            launch::<Bridged<Single<T>>>,
+        )
+        .bridged()
+    }
+
+    /// The entry of an async-only batch test that runs under `--sync`
+    /// through the sync bridge.
+    pub const fn batch_bridged<T: BatchPerfTest>(registration: Registration) -> TestEntry {
+        TestEntry::new(
+            registration,
+            false,
+            <T::Options as clap::Args>::augment_args,
+            launch::<Bridged<Batch<T>>>,
+        )
+        .bridged()
     }
 
     /// The entry of an event test.

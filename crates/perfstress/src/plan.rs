@@ -63,6 +63,9 @@ pub(crate) struct Plan {
     pub(crate) warmup: Duration,
     /// `--sync`.
     pub(crate) sync: bool,
+    /// `--sync` on an async-only test: its operation runs through the sync
+    /// bridge (a runtime per instance thread).
+    pub(crate) sync_bridge: bool,
     /// `--insecure`.
     pub(crate) insecure: bool,
     /// `--no-cleanup`.
@@ -94,7 +97,7 @@ impl Plan {
         let usage = |message: String| Err(Error::new(ErrorKind::Usage, message));
         if global.sync && !entry.has_sync {
             return usage(format!(
-                "{} has no sync variant (it does not implement run_sync); run it without --sync",
+                "{} has no sync variant (it does not implement run_sync); run it without --sync, or mark it #[perfstress::test(sync_bridge)]",
                 entry.name
             ));
         }
@@ -134,6 +137,7 @@ impl Plan {
             duration: global.duration,
             warmup: global.warmup,
             sync: global.sync,
+            sync_bridge: global.sync && entry.bridged,
             insecure: global.insecure,
             no_cleanup: global.no_cleanup,
             timing,

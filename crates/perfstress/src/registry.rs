@@ -21,6 +21,8 @@ pub struct TestEntry {
     pub(crate) has_async: bool,
     /// Event tests have no operations to time or pace.
     pub(crate) is_event: bool,
+    /// An async-only test whose `--sync` variant is the sync bridge.
+    pub(crate) bridged: bool,
     pub(crate) augment_args: fn(clap::Command) -> clap::Command,
     pub(crate) launch: fn(&'static TestEntry, Invocation) -> Outcome,
 }
@@ -65,8 +67,17 @@ impl TestEntry {
             has_sync: registration.has_sync,
             has_async: registration.has_async,
             is_event,
+            bridged: false,
             augment_args,
             launch,
+        }
+    }
+
+    /// This entry, marked as running `--sync` through the sync bridge.
+    pub(crate) const fn bridged(self) -> Self {
+        Self {
+            bridged: true,
+            ..self
         }
     }
 

@@ -137,7 +137,11 @@ impl Reporter for Console {
             plan.parallel,
             processes,
             if processes == 1 { "" } else { "es" },
-            if plan.sync { "sync" } else { "async" },
+            match (plan.sync, plan.sync_bridge) {
+                (true, true) => "sync (async operation on a runtime per instance)",
+                (true, false) => "sync",
+                (false, _) => "async",
+            },
             if plan.no_cleanup { ", no cleanup" } else { "" },
             if plan.insecure { ", insecure" } else { "" },
         ));

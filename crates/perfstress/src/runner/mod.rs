@@ -23,7 +23,7 @@ use crate::report::Console;
 
 use control::RunControl;
 use lifecycle::Lifecycle;
-pub(crate) use local::driver::{Batch, Driver, Event, Single};
+pub(crate) use local::driver::{Batch, Bridged, Driver, Event, Single};
 use local::{LocalStages, runtime};
 pub(crate) use panic::install_panic_hook;
 use process::parent::RemoteStages;

@@ -19,7 +19,7 @@ pub struct AzureCoreGetTest {
 }
 
 /// GET through the azure_core HTTP pipeline (async only); embedded server unless --url.
-#[perfstress::test]
+#[perfstress::test(sync_bridge)]
 impl PerfTest for AzureCoreGetTest {
     type Options = HttpOptions;
 

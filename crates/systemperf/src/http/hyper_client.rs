@@ -57,7 +57,7 @@ pub struct HttpGetTest {
 }
 
 /// GET with hyper's pooled client (hyper-util legacy::Client); embedded server unless --url.
-#[perfstress::test]
+#[perfstress::test(sync_bridge)]
 impl PerfTest for HttpGetTest {
     type Options = HttpOptions;
 

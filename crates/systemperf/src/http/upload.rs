@@ -23,7 +23,7 @@ pub struct HttpPutTest {
 }
 
 /// PUT of a --size byte streamed body with hyper's pooled client; embedded server unless --url.
-#[perfstress::test]
+#[perfstress::test(sync_bridge)]
 impl PerfTest for HttpPutTest {
     type Options = HttpOptions;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::events::EventCounter;
 use crate::test::{BatchPerfTest, EventPerfTest, PerfTest, TestContext, TestOptions};
 
@@ -167,5 +167,55 @@ impl<T: EventPerfTest> Driver for Event<T> {
 
     fn stop_events_sync(&mut self) -> Result<()> {
         self.test.stop_events_sync()
+    }
+}
+
+/// The sync bridge (`#[perfstress::test(sync_bridge)]`): under `--sync`,
+/// each run drives the test's async operation to completion on a
+/// current-thread runtime owned by the instance's thread, as a blocking
+/// wrapper of an async-only SDK would. The async variant is the test's own.
+pub(crate) struct Bridged<D> {
+    inner: D,
+    /// Made on the instance's thread at its first sync run.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl<D: Driver> Driver for Bridged<D> {
+    type Options = D::Options;
+
+    async fn create(ctx: &TestContext<D::Options>, control: &Arc<RunControl>) -> Result<Self> {
+        Ok(Bridged {
+            inner: D::create(ctx, control).await?,
+            runtime: None,
+        })
+    }
+
+    fn hook(&mut self, phase: Phase) -> HookFuture<'_> {
+        self.inner.hook(phase)
+    }
+
+    #[inline(always)]
+    fn run_sync(&mut self) -> Result<u64> {
+        let runtime = match &mut self.runtime {
+            Some(runtime) => runtime,
+            empty => empty.insert(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|error| {
+                        Error::with_source(
+                            ErrorKind::Io,
+                            "cannot start the sync bridge's runtime",
+                            error,
+                        )
+                    })?,
+            ),
+        };
+        runtime.block_on(self.inner.run_async())
+    }
+
+    #[inline(always)]
+    fn run_async(&mut self) -> impl Future<Output = Result<u64>> + Send {
+        self.inner.run_async()
     }
 }
