@@ -11,9 +11,7 @@ use std::ffi::OsString;
 use clap::{Args, FromArgMatches};
 
 use crate::error::{Error, ErrorKind};
-use crate::fs::remove_stale_results;
 use crate::options::GlobalOptions;
-use crate::options::WORKER_OPTION;
 use crate::outcome::Outcome;
 use crate::registry::{self, Invocation, TestEntry};
 use crate::report::Console;
@@ -44,17 +42,6 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         .map(|stem| program_name(&stem.to_string_lossy()))
         .unwrap_or_else(|| "perf".to_owned());
     let console = Console::new();
-    // Before anything can fail: a results file from an earlier run must not
-    // survive this one, whatever goes wrong (a worker process leaves this to
-    // its parent).
-    if !args.iter().any(|arg| arg == WORKER_OPTION) {
-        for path in result_paths(&args) {
-            if let Err(outcome) = remove_stale(&console, &path) {
-                return outcome;
-            }
-        }
-    }
-
     if let Some(duplicates) = registry::duplicate_names() {
         console.error(&format!("error: {duplicates}"));
         return Outcome::Usage;
@@ -70,8 +57,16 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Err(error) => return print_clap_error(error),
     };
     let Some((test_name, test_args)) = first.subcommand() else {
-        console.line(&test_list(&program));
-        return Outcome::Success;
+        return match options_without_test(&first) {
+            None => {
+                console.line(&test_list(&program));
+                Outcome::Success
+            }
+            Some(message) => {
+                console.error(&format!("error: {message}\n\n{}", test_list(&program)));
+                Outcome::Usage
+            }
+        };
     };
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
@@ -119,6 +114,38 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             args,
         },
     )
+}
+
+/// Framework options given without a test name are a mistake (only
+/// `--bench`, which cargo passes, goes without one): the message says
+/// which, and names the likely cause when a results option took a test's
+/// name as its path (`--test-results NoOpTest -d 1`).
+fn options_without_test(matches: &clap::ArgMatches) -> Option<String> {
+    for option in ["test_results", "results_file"] {
+        if let Ok(Some(path)) = matches.try_get_one::<std::path::PathBuf>(option) {
+            let text = path.to_string_lossy();
+            if let Ok(entry) = registry::find(&text) {
+                return Some(format!(
+                    "--{} took the test name '{}' as its path: give the path after the option (--{} PATH {} ...)",
+                    option.replace('_', "-"),
+                    text,
+                    option.replace('_', "-"),
+                    entry.name
+                ));
+            }
+        }
+    }
+    let options = GlobalOptions::augment_args(clap::Command::new("options"));
+    let given: Vec<String> = options
+        .get_arguments()
+        .filter(|arg| arg.get_id() != "bench")
+        .filter(|arg| {
+            matches.value_source(arg.get_id().as_str())
+                == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        .collect();
+    (!given.is_empty()).then(|| format!("{} given, but no test to run", given.join(", ")))
 }
 
 /// The runner's name for messages: the executable's name without the hash
@@ -200,49 +227,6 @@ fn test_list(program: &str) -> String {
     list
 }
 
-/// The results files the command line (or the environment) names, found
-/// without parsing it, so they are known even when parsing fails.
-fn result_paths(args: &[OsString]) -> Vec<std::path::PathBuf> {
-    const OPTIONS: [(&str, &str); 2] = [
-        ("--test-results", "PERFSTRESS_TEST_RESULTS"),
-        ("--results-file", "PERFSTRESS_RESULTS_FILE"),
-    ];
-    let mut paths = Vec::new();
-    for (option, variable) in OPTIONS {
-        let mut found = false;
-        for (index, arg) in args.iter().enumerate() {
-            let arg = arg.to_string_lossy();
-            if arg == option {
-                if let Some(value) = args.get(index + 1) {
-                    paths.push(value.into());
-                    found = true;
-                }
-            } else if let Some(value) = arg
-                .strip_prefix(option)
-                .and_then(|rest| rest.strip_prefix('='))
-            {
-                paths.push(value.into());
-                found = true;
-            }
-        }
-        if !found && let Some(value) = std::env::var_os(variable).filter(|value| !value.is_empty())
-        {
-            paths.push(value.into());
-        }
-    }
-    paths
-}
-
-fn remove_stale(console: &Console, path: &std::path::Path) -> Result<(), Outcome> {
-    remove_stale_results(path).map_err(|error| {
-        console.error(&format!(
-            "error: cannot remove the old results file {}: {error}; remove it or choose another --test-results path",
-            path.display()
-        ));
-        Outcome::Usage
-    })
-}
-
 /// Prints clap's message; `--help` is a success, anything else a usage error.
 fn print_clap_error(error: clap::Error) -> Outcome {
     let _ = error.print();
@@ -256,25 +240,6 @@ fn print_clap_error(error: clap::Error) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn result_paths_are_found_without_parsing() {
-        let args: Vec<OsString> = [
-            "perf",
-            "--test-results",
-            "a.json",
-            "Bogus",
-            "--results-file=b.json",
-            "-d",
-            "0",
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
-        let paths = result_paths(&args);
-        assert!(paths.contains(&"a.json".into()));
-        assert!(paths.contains(&"b.json".into()));
-    }
 
     #[test]
     fn cargo_hash_is_dropped_from_the_program_name() {

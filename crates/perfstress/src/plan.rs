@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
+use crate::fs::{OutputKind, prepare_directory, prepare_output};
 use crate::options::GlobalOptions;
 use crate::profile::profile_directory;
 use crate::redact::{is_secret, redact_url};
@@ -149,6 +150,26 @@ impl Plan {
             test_options: describe_test_options(entry, matches),
             operation_size: operation_size(entry, matches),
         })
+    }
+
+    /// Checks every path the run will write, before anything runs: an
+    /// earlier run's results files are removed (so a failed run never
+    /// leaves a stale number), anything else there is refused, and each
+    /// must be writable. Called by the parent only.
+    pub(crate) fn prepare_outputs(&self) -> Result<Vec<OutputKind>, Error> {
+        let mut kinds = Vec::new();
+        for (option, path) in [
+            ("--test-results", &self.test_results),
+            ("--results-file", &self.results_file),
+        ] {
+            if let Some(path) = path {
+                kinds.push(prepare_output(option, path)?);
+            }
+        }
+        if let Some(directory) = &self.profile_directory {
+            prepare_directory("--profile-path", directory)?;
+        }
+        Ok(kinds)
     }
 
     /// The test's name.

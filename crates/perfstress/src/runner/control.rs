@@ -147,6 +147,7 @@ impl RunControl {
                     eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
                 }
                 super::reaper::kill_all();
+                crate::fs::remove_temporary_files();
                 Outcome::Interrupted.exit();
             }
             if std::mem::replace(&mut state.interrupted, true) {

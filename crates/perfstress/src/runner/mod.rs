@@ -50,6 +50,10 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     if let Some(spec) = &invocation.global.perfstress_worker {
         return process::worker::run_worker::<D>(spec, plan, options);
     }
+    if let Err(error) = plan.prepare_outputs() {
+        console.error(&format!("error: {error}"));
+        return Outcome::Usage;
+    }
 
     let control = Arc::new(RunControl::new());
     if let Err(error) = route_interrupts_to(&control) {

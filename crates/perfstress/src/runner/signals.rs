@@ -31,6 +31,7 @@ pub(crate) fn route_interrupts_to(control: &Arc<RunControl>) -> Result<(), Error
                     Some(control) => control.interrupt(),
                     None => {
                         super::reaper::kill_all();
+                        crate::fs::remove_temporary_files();
                         Outcome::Interrupted.exit()
                     }
                 }

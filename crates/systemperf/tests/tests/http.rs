@@ -482,7 +482,10 @@ fn each_process_has_its_own_embedded_server() {
 fn a_missing_variant_is_a_usage_error() {
     // The async-only tests run under --sync through the sync bridge; only
     // a sync-only client has a variant missing.
-    #[allow(clippy::single_element_loop, reason = "the list of tests that lack a variant")]
+    #[allow(
+        clippy::single_element_loop,
+        reason = "the list of tests that lack a variant"
+    )]
     for (test, sync) in [("UreqGetTest", false)] {
         let run = systemperf(&short_run(test, sync, &[]));
         let name = describe(test, sync);
