@@ -36,12 +36,11 @@ pub(crate) fn prepare_output(option: &str, path: &Path) -> Result<OutputKind, Er
             let mut kind = metadata.file_type();
             // `/dev/stdout` is a link to the process's descriptor: a link
             // to a device or pipe is that device or pipe.
-            if kind.is_symlink() {
-                if let Ok(target) = std::fs::metadata(path) {
-                    if is_write_through(&target.file_type()) {
-                        kind = target.file_type();
-                    }
-                }
+            if kind.is_symlink()
+                && let Ok(target) = std::fs::metadata(path)
+                && is_write_through(&target.file_type())
+            {
+                kind = target.file_type();
             }
             if kind.is_file() {
                 if let Err(error) = remove_stale_results(path) {
