@@ -9,6 +9,7 @@ mod common;
 mod events;
 #[path = "tests/failures.rs"]
 mod failures;
+#[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;
 #[path = "tests/interrupt.rs"]
