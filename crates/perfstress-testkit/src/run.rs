@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::command_line::CommandLine;
 use crate::outcome::Outcome;
-use crate::report::{self, ResultsLine};
+use crate::report::{self, ResultsLine, STATUS_HEADER, StatusLine};
 use crate::watched::Watched;
 
 /// Longest any child may run before the test kills it and fails: a hang is
@@ -143,6 +143,23 @@ impl Output {
         self
     }
 
+    /// Asserts what the report of every failed run shows: the errors on
+    /// stderr only (no `error:` on stdout), and the report still through
+    /// pre-cleanup, cleanup and its end.
+    #[track_caller]
+    pub fn assert_failure_reported(&self) -> &Self {
+        let dump = self.dump();
+        assert!(
+            !self.stdout.contains("error:"),
+            "errors go to stderr\n{dump}"
+        );
+        let stages = self.stages();
+        for stage in ["=== Pre Cleanup ===", "=== Cleanup ===", "=== Finished ==="] {
+            assert!(stages.contains(&stage), "{stage} missing\n{dump}");
+        }
+        self
+    }
+
     /// The command line and both streams, for assertion messages.
     pub fn dump(&self) -> String {
         format!(
@@ -167,6 +184,35 @@ impl Output {
             .find(|line| line.starts_with("Completed "))
             .unwrap_or_else(|| panic!("no results line in {stage}\n{}", self.dump()));
         ResultsLine::parse(line).unwrap_or_else(|| panic!("unparsable results line {line:?}"))
+    }
+
+    /// The status lines of the timed phase `stage`, which ran `seconds`
+    /// whole seconds. Asserts the shape of its section (exactly the status
+    /// header, one status line a second, the results line and a blank
+    /// line) and that the columns add up: each total is the previous one
+    /// plus the current count, and the results line's total is at least
+    /// the last of them.
+    #[track_caller]
+    pub fn timed_status_lines(&self, stage: &str, seconds: usize) -> Vec<StatusLine> {
+        let section = self.section(stage);
+        let dump = self.dump();
+        assert_eq!(section.len(), seconds + 3, "{stage}: {section:#?}\n{dump}");
+        assert_eq!(section[0], STATUS_HEADER, "{stage}\n{dump}");
+        assert!(
+            section[seconds + 1].starts_with("Completed "),
+            "{section:#?}\n{dump}"
+        );
+        assert_eq!(section[seconds + 2], "", "{dump}");
+        let lines = report::status_lines(&section[1..=seconds]);
+        assert_eq!(lines.len(), seconds, "{stage}: {section:#?}");
+        let mut previous_total = 0;
+        for line in &lines {
+            assert_eq!(line.total, previous_total + line.current, "{lines:?}");
+            previous_total = line.total;
+        }
+        let results = self.results(stage);
+        assert!(results.total >= previous_total, "{results:?} vs {lines:?}");
+        lines
     }
 
     /// The stage headers in the order printed.

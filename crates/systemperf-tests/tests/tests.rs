@@ -1,7 +1,8 @@
 //! Integration tests of the `systemperf` runner: they run the binary as a
 //! user (or PerfAutomation) would and check its report, results file, exit
 //! codes and lifecycle, in one process and with worker processes. Shared
-//! helpers are in `tests/tests/common.rs`.
+//! helpers are in the `perfstress-testkit` crate, and those that know
+//! systemperf in `tests/tests/common.rs`.
 
 #[path = "tests/common.rs"]
 mod common;

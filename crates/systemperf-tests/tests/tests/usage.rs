@@ -8,10 +8,10 @@ use crate::common::*;
 #[track_caller]
 fn check_usage_error(args: &[&str], needles: &[&str]) -> Output {
     let results = TempPath::new("usage");
-    let mut all = args.to_vec();
-    all.extend_from_slice(&["--test-results", results.arg()]);
-    let output = run(&all);
-    output.assert_code(EXIT_USAGE);
+    let output = runner()
+        .args(args)
+        .results(&results)
+        .outcome(Outcome::Usage);
     for needle in needles {
         assert!(
             output.stderr.contains(needle),
@@ -95,20 +95,13 @@ fn bad_test_options_name_the_option() {
 #[test]
 fn test_rejecting_its_options_is_a_usage_error() {
     let results = TempPath::stale("batch-range");
-    let output = run(&[
-        "SampleBatchTest",
-        "--min-message-count",
-        "5",
-        "--max-message-count",
-        "2",
-        "-w",
-        "0",
-        "-d",
-        "0.2",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_USAGE);
+    let output = systemperf("SampleBatchTest")
+        .option("--min-message-count", 5)
+        .option("--max-message-count", 2)
+        .warmup(0)
+        .duration(0.2)
+        .results(&results)
+        .outcome(Outcome::Usage);
     assert!(
         output.stderr.contains("--min-message-count"),
         "{}",
@@ -149,9 +142,10 @@ fn usage_error_removes_a_stale_results_file() {
         &["SleepTest", "--bogus"][..],
     ] {
         let results = TempPath::stale("usage-stale");
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["--test-results", results.arg()]);
-        run(&all).assert_code(EXIT_USAGE);
+        runner()
+            .args(args)
+            .results(&results)
+            .outcome(Outcome::Usage);
         assert!(!results.exists(), "{args:?} left the stale results file");
     }
 }
@@ -160,18 +154,12 @@ fn usage_error_removes_a_stale_results_file() {
 fn test_names_are_case_insensitive() {
     for name in ["sleeptest", "SLEEPTEST", "sLeEpTeSt"] {
         let results = TempPath::new("case");
-        let output = run(&[
-            name,
-            "--initial-delay-ms",
-            "50",
-            "-d",
-            "0.2",
-            "-w",
-            "0",
-            "--test-results",
-            results.arg(),
-        ]);
-        output.assert_code(EXIT_OK);
+        let output = systemperf(name)
+            .option("--initial-delay-ms", 50)
+            .duration(0.2)
+            .warmup(0)
+            .results(&results)
+            .ok();
         assert!(
             output.section("Options")[0].starts_with("SleepTest  duration"),
             "{}",
@@ -205,8 +193,7 @@ fn bench_flag_from_cargo_is_ignored() {
             "0",
         ][..],
     ] {
-        let output = run(args);
-        output.assert_code(EXIT_OK);
+        let output = runner().args(args).ok();
         assert!(output.results("Tests").total > 0, "{}", output.dump());
     }
 }
@@ -216,24 +203,12 @@ fn bench_flag_from_cargo_is_ignored() {
 #[test]
 fn options_before_the_test_name() {
     let results = TempPath::stale("before");
-    let output = run(&[
-        "--test-results",
-        results.arg(),
-        "-w",
-        "0",
-        "--processes",
-        "2",
-        "SleepTest",
-        "--initial-delay-ms",
-        "50",
-        "-p",
-        "2",
-        "--instance-growth-factor",
-        "1",
-        "-d",
-        "0.4",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = runner()
+        .results(&results)
+        .args(["-w", "0", "--processes", "2", "SleepTest"])
+        .args(["--initial-delay-ms", "50", "-p", "2"])
+        .args(["--instance-growth-factor", "1", "-d", "0.4"])
+        .ok();
     assert_eq!(
         output.section("Options")[..2],
         [
