@@ -46,6 +46,12 @@ impl Run {
         }
     }
 
+    /// Runs the child in `directory` instead of the test's working directory.
+    pub fn current_dir(mut self, directory: impl AsRef<std::path::Path>) -> Self {
+        self.command.current_dir(directory);
+        self
+    }
+
     /// Kill the child and fail after `timeout` instead of [`CHILD_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

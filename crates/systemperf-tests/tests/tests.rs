@@ -21,6 +21,8 @@ mod latency;
 mod lifecycle;
 #[path = "tests/output.rs"]
 mod output;
+#[path = "tests/package.rs"]
+mod package;
 #[path = "tests/processes.rs"]
 mod processes;
 #[path = "tests/timing.rs"]
