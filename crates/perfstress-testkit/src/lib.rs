@@ -10,7 +10,9 @@
 //!   [`Outcome`].
 //! - **The report**, read as PerfAutomation reads it: [`Output::section`],
 //!   [`Output::results`] ([`ResultsLine`]), [`Output::stages`] ([`STAGES`]),
-//!   [`status_lines`] ([`StatusLine`], [`STATUS_HEADER`]), [`parse_grouped`].
+//!   [`status_lines`] ([`StatusLine`], [`STATUS_HEADER`]), [`parse_grouped`];
+//!   and checked whole where every test checks it the same way:
+//!   [`Output::timed_status_lines`], [`Output::assert_failure_reported`].
 //! - **Files**: [`TempPath`] (results files) and [`TempDir`], removed on drop.
 //! - **Figures**: [`assert_close`], and for timing-dependent ones
 //!   [`within`]/[`expect`] inside [`retry_timing`]; [`timing_sensitive`] and
