@@ -27,7 +27,7 @@ for tool in nginx wrk python3; do
   command -v "$tool" > /dev/null || { echo "error: $tool is missing (apt-get install -y nginx wrk)" >&2; exit 1; }
 done
 
-cargo build --release -q -p systemperf --bin systemperf --example bare_hyper
+cargo build --release -q -p systemperf-tests --bin systemperf -p systemperf --example bare_hyper
 priority=${BENCH_NICE:--15}
 # `nice` runs the command even when it may not raise the priority: check.
 [ "$(nice -n "$priority" nice 2> /dev/null)" = "$(( $(nice) + priority ))" ] || priority=0

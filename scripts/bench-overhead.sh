@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
 rounds=${2:-3}
-cargo build --release -q -p systemperf --bin systemperf --example bare_loop
+cargo build --release -q -p systemperf-tests --bin systemperf -p systemperf --example bare_loop
 bin=target/release/systemperf
 bare=target/release/examples/bare_loop
 results=$(mktemp)

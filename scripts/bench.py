@@ -33,7 +33,11 @@ BARE_LOOP = os.path.join(TARGET, "release", "examples", "bare_loop")
 
 def build():
     subprocess.run(
-        ["cargo", "build", "--release", "-q", "-p", "systemperf", "--bin", "systemperf", "--example", "bare_loop"],
+        [
+            "cargo", "build", "--release", "-q",
+            "-p", "systemperf-tests", "--bin", "systemperf",
+            "-p", "systemperf", "--example", "bare_loop",
+        ],
         cwd=ROOT,
         check=True,
     )

@@ -5,3 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc
+# The runner's end-to-end tests once more without systemperf's HTTP
+# transport tests: they must build and pass without hyper, reqwest, ureq
+# and azure_core.
+cargo test -p systemperf-tests --no-default-features --all-targets "$@"

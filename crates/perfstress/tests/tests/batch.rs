@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use perfstress::{BatchPerfTest, NoOptions, Result, TestContext};
 
-use crate::common::*;
+use perfstress_testkit::*;
 
 const MAX_INSTANCES: usize = 4;
 
@@ -68,22 +68,13 @@ fn check_counts(sync: bool) {
     let _serial = serial();
     reset();
     let results = TempPath::new(if sync { "batch-sync" } else { "batch-async" });
-    let mut args = vec![
-        "CountingBatchTest",
-        "-p",
-        "3",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let ran = perf(&args);
-    assert_eq!(ran.code, EXIT_OK, "{ran:?}");
+    Perf::test("CountingBatchTest")
+        .parallel(3)
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .sync(sync)
+        .ok();
 
     let returned: Vec<u64> = RETURNED
         .iter()
@@ -164,17 +155,12 @@ impl BatchPerfTest for SlowBatchTest {
 fn batch_in_flight_at_the_deadline_counts() {
     let _serial = serial();
     let results = TempPath::new("slow-batch");
-    let ran = perf(&[
-        "SlowBatchTest",
-        "--sync",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    assert_eq!(ran.code, EXIT_OK, "{ran:?}");
+    Perf::test("SlowBatchTest")
+        .sync(true)
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .ok();
     let json = results.json();
     assert_eq!(json["total_operations"], 20, "{json}");
     let last = json["instances"][0]["last_completion_seconds"]
@@ -192,22 +178,18 @@ fn batch_in_flight_at_the_deadline_counts() {
 }
 
 /// The variant a test does not implement is a usage error, before anything
-/// runs (and the stale results file is gone).
+/// runs; the results file of an earlier run is left alone (a usage error
+/// is found before any file is touched).
 #[test]
 fn missing_variant_is_a_usage_error() {
     let _serial = serial();
     let results = TempPath::stale("no-async");
-    let ran = perf(&[
-        "SlowBatchTest",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    assert_eq!(ran.code, EXIT_USAGE, "{ran:?}");
-    assert!(!results.exists(), "stale results file removed");
+    let ran = Perf::test("SlowBatchTest")
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .outcome(Outcome::Usage);
+    assert!(results.exists(), "a usage error touches no file");
     assert!(
         ran.elapsed < Duration::from_millis(500),
         "nothing ran: {ran:?}"
@@ -226,16 +208,10 @@ fn missing_variant_is_a_usage_error() {
 fn in_process_run_with_worker_processes() {
     let _serial = serial();
     reset();
-    let ran = perf(&[
-        "CountingBatchTest",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-        "-d",
-        "0.2",
-        "-w",
-        "0",
-    ]);
-    assert_eq!(ran.code, EXIT_OK, "{ran:?}");
+    Perf::test("CountingBatchTest")
+        .parallel(2)
+        .processes(2)
+        .duration(0.2)
+        .warmup(0)
+        .ok();
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use perfstress::{Error, ErrorKind, NoOptions, PerfTest, Result, TestContext};
 
-use crate::common::*;
+use perfstress_testkit::*;
 
 /// Every lifecycle call of [`RecordingTest`], as (parallel index, call).
 static EVENTS: Mutex<Vec<(usize, &'static str)>> = Mutex::new(Vec::new());
@@ -129,21 +129,13 @@ fn where_is(events: &[(usize, &str)], index: usize, call: &str) -> Vec<usize> {
 fn check_lifecycle(sync: bool) {
     let _serial = serial();
     reset();
-    let mut args = vec![
-        "recordingtest",
-        "-p",
-        "3",
-        "-d",
-        "0.3",
-        "-w",
-        "0.2",
-        "--insecure",
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let ran = perf(&args);
-    assert_eq!(ran.code, EXIT_OK, "{ran:?}");
+    Perf::test("recordingtest")
+        .parallel(3)
+        .duration(0.3)
+        .warmup(0.2)
+        .arg("--insecure")
+        .sync(sync)
+        .ok();
 
     let mut contexts = CONTEXTS.lock().unwrap_or_else(|p| p.into_inner()).clone();
     contexts.sort();
@@ -267,18 +259,12 @@ fn failure_cancels_an_operation_in_flight() {
         .unwrap_or_else(|p| p.into_inner())
         .clear();
     let results = TempPath::stale("stuck");
-    let ran = perf(&[
-        "StuckTest",
-        "-p",
-        "2",
-        "-d",
-        "30",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    assert_eq!(ran.code, EXIT_FAILED, "{ran:?}");
+    let ran = Perf::test("StuckTest")
+        .parallel(2)
+        .duration(30)
+        .warmup(0)
+        .results(&results)
+        .fails();
     assert!(
         STUCK.load(Ordering::SeqCst),
         "instance 0 was in its operation"
@@ -323,17 +309,12 @@ impl PerfTest for PickyTest {
 fn usage_error_from_new_exits_2() {
     let _serial = serial();
     let results = TempPath::stale("picky");
-    let ran = perf(&[
-        "PickyTest",
-        "--sync",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    assert_eq!(ran.code, EXIT_USAGE, "{ran:?}");
+    Perf::test("PickyTest")
+        .sync(true)
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .outcome(Outcome::Usage);
     assert!(!results.exists());
 }
 
@@ -361,11 +342,13 @@ impl PerfTest for PanickingTest {
 #[test]
 fn panic_in_an_operation_fails_the_run() {
     let _serial = serial();
-    for variant in [&["--sync"][..], &[][..]] {
-        let mut args = vec!["PanickingTest", "-p", "2", "-d", "10", "-w", "0"];
-        args.extend_from_slice(variant);
-        let ran = perf(&args);
-        assert_eq!(ran.code, EXIT_FAILED, "{variant:?}: {ran:?}");
-        assert!(ran.elapsed < Duration::from_secs(3), "{variant:?}: {ran:?}");
+    for sync in [true, false] {
+        let ran = Perf::test("PanickingTest")
+            .parallel(2)
+            .duration(10)
+            .warmup(0)
+            .sync(sync)
+            .fails();
+        assert!(ran.elapsed < Duration::from_secs(3), "sync {sync}: {ran:?}");
     }
 }

@@ -1,6 +1,6 @@
 //! Registration with `#[perfstress::test]` and finding tests by name.
 
-use crate::common::*;
+use perfstress_testkit::*;
 
 #[test]
 fn registered_tests_are_listed_sorted_with_descriptions() {
@@ -60,8 +60,12 @@ fn find_is_case_insensitive_and_suggests() {
 #[test]
 fn run_lists_tests_and_rejects_unknown_ones() {
     let _serial = serial();
-    assert_eq!(perf(&[]).code, EXIT_OK);
-    assert_eq!(perf(&["NoSuchTest"]).code, EXIT_USAGE);
-    assert_eq!(perf(&["RecordingTest", "--bogus"]).code, EXIT_USAGE);
-    assert_eq!(perf(&["RecordingTest", "-p", "0"]).code, EXIT_USAGE);
+    Perf::new().ok();
+    Perf::test("NoSuchTest").outcome(Outcome::Usage);
+    Perf::test("RecordingTest")
+        .arg("--bogus")
+        .outcome(Outcome::Usage);
+    Perf::test("RecordingTest")
+        .parallel(0)
+        .outcome(Outcome::Usage);
 }

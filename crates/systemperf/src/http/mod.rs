@@ -10,9 +10,10 @@
 //! | [`ReqwestGetTest`] | `reqwest::Client` / `reqwest::blocking::Client` | async, sync |
 //! | [`UreqGetTest`] | `ureq::Agent` | sync |
 //! | [`RawTcpGetTest`] | a fixed request on a raw TCP stream: the lower bound | async, sync |
-//! | [`AzureCoreGetTest`] | the `azure_core` HTTP pipeline (default policies, reqwest) | async |
+//! | `AzureCoreGetTest` (feature `azure-core`) | the `azure_core` HTTP pipeline (default policies, reqwest) | async |
 //! | [`HttpPutTest`] | hyper's pooled client, streamed [`perfstress::AsyncRandomStream`] body | async |
 
+#[cfg(feature = "azure-core")]
 mod azure_core_pipeline;
 mod hyper_client;
 mod options;
@@ -23,6 +24,7 @@ mod target;
 mod upload;
 mod ureq_client;
 
+#[cfg(feature = "azure-core")]
 pub use azure_core_pipeline::AzureCoreGetTest;
 pub use hyper_client::HttpGetTest;
 pub use options::{HttpOptions, HttpUrl};

@@ -17,30 +17,16 @@ fn check_rate_limited(sync: bool, parallel: usize, processes: usize) {
 
 fn rate_limited_attempt(sync: bool, parallel: usize, processes: usize) -> Result<(), String> {
     let results = TempPath::stale("events-rate");
-    let parallel_arg = parallel.to_string();
-    let processes_arg = processes.to_string();
-    let mut args = vec![
-        "SampleEventTest",
-        "--partitions",
-        "4",
-        "--max-events-per-second",
-        "400",
-        "-p",
-        &parallel_arg,
-        "--processes",
-        &processes_arg,
-        "-d",
-        "2",
-        "-w",
-        "1",
-        "--test-results",
-        results.arg(),
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let output = run(&args);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SampleEventTest")
+        .option("--partitions", 4)
+        .option("--max-events-per-second", 400)
+        .parallel(parallel)
+        .processes(processes)
+        .duration(2)
+        .warmup(1)
+        .results(&results)
+        .sync(sync)
+        .ok();
     assert_eq!(output.stderr, "", "a successful run writes no diagnostics");
     let dump = output.dump();
 
@@ -67,22 +53,11 @@ fn rate_limited_attempt(sync: bool, parallel: usize, processes: usize) -> Result
     // Status lines: once a second in both phases, the columns add up, at
     // the source's rate; then the results line.
     for (stage, seconds) in [("Warmup", 1), ("Tests", 2)] {
-        let section = output.section(stage);
-        assert_eq!(section.len(), seconds + 3, "{stage}: {section:#?}\n{dump}");
-        assert_eq!(section[0], STATUS_HEADER, "{stage}\n{dump}");
-        assert!(section[seconds + 1].starts_with("Completed "), "{dump}");
-        assert_eq!(section[seconds + 2], "", "{dump}");
-        let lines = status_lines(&section[1..=seconds]);
-        assert_eq!(lines.len(), seconds, "{stage}: {section:#?}");
-        let mut previous_total = 0;
-        for line in &lines {
-            assert_eq!(line.total, previous_total + line.current, "{lines:?}");
-            previous_total = line.total;
+        for line in output.timed_status_lines(stage, seconds) {
             within(line.current as f64, rate, 0.03, "events in one second")?;
             within(line.average, rate, 0.03, "status average")?;
         }
         let results = output.results(stage);
-        assert!(results.total >= previous_total, "{results:?} vs {lines:?}");
         // Only this phase's events: a second's worth per second of phase.
         within(
             results.total as f64,
@@ -186,26 +161,15 @@ fn events_outside_the_timed_phases_are_not_counted() {
 
 fn outside_phases_attempt(warmup: bool, sync: bool) -> Result<(), String> {
     let results = TempPath::new("events-outside");
-    let mut args = vec![
-        "SampleEventTest",
-        "--partitions",
-        "4",
-        "--max-events-per-second",
-        "400",
-        "--processes",
-        "1",
-        "-d",
-        "1",
-        "-w",
-        if warmup { "1" } else { "0" },
-        "--test-results",
-        results.arg(),
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let output = run(&args);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SampleEventTest")
+        .option("--partitions", 4)
+        .option("--max-events-per-second", 400)
+        .processes(1)
+        .duration(1)
+        .warmup(if warmup { 1 } else { 0 })
+        .results(&results)
+        .sync(sync)
+        .ok();
     let dump = output.dump();
     if warmup {
         let results = output.results("Warmup");
@@ -246,20 +210,13 @@ fn outside_phases_attempt(warmup: bool, sync: bool) -> Result<(), String> {
 fn unthrottled_events() {
     let _cpu = cpu_saturating();
     let results = TempPath::new("events-unthrottled");
-    let output = run(&[
-        "SampleEventTest",
-        "-p",
-        "2",
-        "--processes",
-        "1",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SampleEventTest")
+        .parallel(2)
+        .processes(1)
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .ok();
     let dump = output.dump();
     assert_eq!(
         output.section("Options").get(1).copied(),
@@ -304,22 +261,13 @@ fn events_after_the_deadline_are_not_counted() {
     let _cpu = cpu_saturating();
     for sync in [true, false] {
         let results = TempPath::new("events-deadline");
-        let mut args = vec![
-            "SampleEventTest",
-            "--processes",
-            "1",
-            "-d",
-            "1",
-            "-w",
-            "0",
-            "--test-results",
-            results.arg(),
-        ];
-        if sync {
-            args.push("--sync");
-        }
-        let output = run(&args);
-        output.assert_code(EXIT_OK);
+        systemperf("SampleEventTest")
+            .processes(1)
+            .duration(1)
+            .warmup(0)
+            .results(&results)
+            .sync(sync)
+            .ok();
         let json = results.json();
         let last = json["instances"][0]["last_completion_seconds"]
             .as_f64()
@@ -338,24 +286,15 @@ fn events_after_the_deadline_are_not_counted() {
 /// a stale one.
 fn check_error_after_seconds(extra: &[&str], parallel: usize) {
     let results = TempPath::stale("events-error");
-    let mut args = vec![
-        "SampleEventTest",
-        "--partitions",
-        "2",
-        "--max-events-per-second",
-        "100",
-        "--error-after-seconds",
-        "1",
-        "-d",
-        "10",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ];
-    args.extend_from_slice(extra);
-    let output = run(&args);
-    output.assert_code(EXIT_FAILED);
+    let output = systemperf("SampleEventTest")
+        .option("--partitions", 2)
+        .option("--max-events-per-second", 100)
+        .option("--error-after-seconds", 1)
+        .duration(10)
+        .warmup(0)
+        .results(&results)
+        .args(extra)
+        .fails();
     let dump = output.dump();
     assert!(
         output.elapsed >= Duration::from_millis(900) && output.elapsed < Duration::from_secs(3),
@@ -379,14 +318,7 @@ fn check_error_after_seconds(extra: &[&str], parallel: usize) {
             "{error:?} should name the test, index, phase and cause\n{dump}"
         );
     }
-    assert!(
-        !output.stdout.contains("error:"),
-        "errors go to stderr\n{dump}"
-    );
-    let stages = output.stages();
-    for stage in ["=== Pre Cleanup ===", "=== Cleanup ===", "=== Finished ==="] {
-        assert!(stages.contains(&stage), "{stage} missing\n{dump}");
-    }
+    output.assert_failure_reported();
     // The events before the failure are reported, not as a success.
     let line = output.results("Tests");
     assert!(line.total > 0, "{dump}");
@@ -415,22 +347,14 @@ fn error_raised_fails_the_run_sync_two_processes() {
 #[test]
 fn error_raised_during_warmup() {
     let _timing = timing_sensitive();
-    let output = run(&[
-        "SampleEventTest",
-        "--partitions",
-        "2",
-        "--max-events-per-second",
-        "100",
-        "--error-after-seconds",
-        "0.5",
-        "--processes",
-        "1",
-        "-w",
-        "5",
-        "-d",
-        "5",
-    ]);
-    output.assert_code(EXIT_FAILED);
+    let output = systemperf("SampleEventTest")
+        .option("--partitions", 2)
+        .option("--max-events-per-second", 100)
+        .option("--error-after-seconds", 0.5)
+        .processes(1)
+        .warmup(5)
+        .duration(5)
+        .fails();
     let dump = output.dump();
     assert!(output.elapsed < Duration::from_secs(3), "{dump}");
     assert!(
@@ -456,18 +380,12 @@ fn latency_and_rate_are_usage_errors_for_event_tests() {
         &["--latency", "-p", "2", "--processes", "2"],
     ] {
         let results = TempPath::stale("events-usage");
-        let mut args = vec![
-            "SampleEventTest",
-            "-d",
-            "1",
-            "-w",
-            "0",
-            "--test-results",
-            results.arg(),
-        ];
-        args.extend_from_slice(extra);
-        let output = run(&args);
-        output.assert_code(EXIT_USAGE);
+        let output = systemperf("SampleEventTest")
+            .duration(1)
+            .warmup(0)
+            .results(&results)
+            .args(extra)
+            .outcome(Outcome::Usage);
         let dump = output.dump();
         assert!(
             output.stderr.contains("SampleEventTest is an event test"),
@@ -477,6 +395,9 @@ fn latency_and_rate_are_usage_errors_for_event_tests() {
             !output.stdout.contains("=== Setup ==="),
             "{extra:?}: nothing runs\n{dump}"
         );
-        assert!(!results.exists(), "{extra:?}: no results file\n{dump}");
+        assert!(
+            results.exists(),
+            "{extra:?}: a usage error touches no file\n{dump}"
+        );
     }
 }

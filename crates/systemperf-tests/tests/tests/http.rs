@@ -18,26 +18,25 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
-/// Longest one run may take before it is killed (a hang is a failure).
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::common::*;
+
 /// The body size the servers answer GET with.
 const SIZE: u64 = 16;
 /// Instances per run: more than one, so that instances other than the
 /// first (which runs global setup) find the embedded server too.
-const PARALLEL: &str = "2";
+const PARALLEL: usize = 2;
 
-/// Each transport test and the variants it has.
-const VARIANTS: [(&str, bool); 11] = [
+/// Each transport test and the variants it has (AzureCoreGetTest with the
+/// `azure-core` feature).
+const VARIANTS: &[(&str, bool)] = &[
     ("HttpGetTest", false),
     // The async-only tests under --sync: through the sync bridge.
     ("HttpGetTest", true),
+    #[cfg(feature = "azure-core")]
     ("AzureCoreGetTest", true),
     ("HttpPutTest", true),
     ("ReqwestGetTest", false),
@@ -45,6 +44,7 @@ const VARIANTS: [(&str, bool); 11] = [
     ("UreqGetTest", true),
     ("RawTcpGetTest", false),
     ("RawTcpGetTest", true),
+    #[cfg(feature = "azure-core")]
     ("AzureCoreGetTest", false),
     ("HttpPutTest", false),
 ];
@@ -53,24 +53,31 @@ const VARIANTS: [(&str, bool); 11] = [
 // Running systemperf
 // ---------------------------------------------------------------------------
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// A finished run, and the JSON of its results file if it wrote one.
+struct TransportRun {
+    output: Output,
     results: Option<serde_json::Value>,
 }
 
-impl Run {
+impl TransportRun {
+    /// Runs `run` to completion with `--test-results`, whatever its exit
+    /// code.
+    fn new(run: Run) -> Self {
+        let results_path = TempPath::new("http-results");
+        let output = run.results(&results_path).run();
+        let results = std::fs::read_to_string(results_path.path())
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        TransportRun { output, results }
+    }
+
     fn dump(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        self.output.dump()
     }
 
     #[track_caller]
     fn assert_success(&self) -> &serde_json::Value {
-        assert_eq!(self.code, Some(0), "{}", self.dump());
+        self.output.assert_outcome(Outcome::Success);
         self.results.as_ref().expect("a results file")
     }
 
@@ -92,7 +99,8 @@ impl Run {
     /// The embedded servers' "served N requests (M request body bytes
     /// received)" lines, summed: (requests, bytes).
     fn embedded_served(&self) -> Vec<(u64, u64)> {
-        self.stdout
+        self.output
+            .stdout
             .lines()
             .filter_map(|line| {
                 let rest = line.strip_prefix("embedded server served ")?;
@@ -104,89 +112,18 @@ impl Run {
     }
 }
 
-fn unique_path(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "systemperf-http-{}-{}-{name}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-/// Runs `systemperf args...` with a results file, without framework
-/// options from the environment.
-fn systemperf(args: &[&str]) -> Run {
-    let results_path = unique_path("results.json");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_systemperf"));
-    command.args(args).arg("--test-results").arg(&results_path);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PERFSTRESS_") {
-            command.env_remove(&name);
-        }
-    }
-    let mut child = command
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("systemperf starts");
-    let drain = |mut stream: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stream.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.and_then(|status| status.code()),
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-        results: std::fs::read_to_string(&results_path)
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok()),
-    };
-    let _ = std::fs::remove_file(&results_path);
-    assert!(
-        status.is_some(),
-        "killed after {RUN_TIMEOUT:?}\n{}",
-        run.dump()
-    );
-    run
-}
-
-/// The arguments of a one-second run of `test` without warm-up.
-fn short_run<'a>(test: &'a str, sync: bool, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        test,
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "-p",
-        PARALLEL,
-        "--processes",
-        "1",
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    args.extend_from_slice(extra);
-    args
+/// A one-second run of `test` without warm-up, `PARALLEL` instances in one
+/// process, then `extra`.
+fn short_run(test: &str, sync: bool, extra: &[&str]) -> TransportRun {
+    TransportRun::new(
+        systemperf(test)
+            .duration(1)
+            .warmup(0)
+            .parallel(PARALLEL)
+            .processes(1)
+            .sync(sync)
+            .args(extra),
+    )
 }
 
 fn describe(test: &str, sync: bool) -> String {
@@ -369,9 +306,9 @@ fn serve_connection(
 
 #[test]
 fn each_transport_against_the_embedded_server_counts_every_request() {
-    for (test, sync) in VARIANTS {
+    for &(test, sync) in VARIANTS {
         let size = if test == "HttpPutTest" { "1000" } else { "16" };
-        let run = systemperf(&short_run(test, sync, &["--size", size]));
+        let run = short_run(test, sync, &["--size", size]);
         let total = run.total_operations();
         let served = run.embedded_served();
         assert_eq!(served.len(), 1, "one embedded server\n{}", run.dump());
@@ -399,10 +336,10 @@ fn each_transport_against_the_embedded_server_counts_every_request() {
 
 #[test]
 fn each_transport_against_a_loopback_server_of_our_own_counts_every_request() {
-    for (test, sync) in VARIANTS {
+    for &(test, sync) in VARIANTS {
         let server = TestServer::start(None, "200 OK");
         let url = server.url.clone();
-        let run = systemperf(&short_run(test, sync, &["--url", &url, "--size", "100"]));
+        let run = short_run(test, sync, &["--url", &url, "--size", "100"]);
         let (requests, bytes) = server.stop();
         let total = run.total_operations();
         let name = describe(test, sync);
@@ -428,10 +365,10 @@ fn each_transport_against_a_loopback_server_of_our_own_counts_every_request() {
 
 #[test]
 fn each_transport_reconnects_when_the_server_closes_connections() {
-    for (test, sync) in VARIANTS {
+    for &(test, sync) in VARIANTS {
         let server = TestServer::start(Some(3), "200 OK");
         let url = server.url.clone();
-        let run = systemperf(&short_run(test, sync, &["--url", &url]));
+        let run = short_run(test, sync, &["--url", &url]);
         let (requests, _) = server.stop();
         let name = describe(test, sync);
         let total = run.total_operations();
@@ -451,17 +388,13 @@ fn each_transport_reconnects_when_the_server_closes_connections() {
 
 #[test]
 fn each_process_has_its_own_embedded_server() {
-    let run = systemperf(&[
-        "HttpGetTest",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-    ]);
+    let run = TransportRun::new(
+        systemperf("HttpGetTest")
+            .duration(1)
+            .warmup(0)
+            .parallel(2)
+            .processes(2),
+    );
     let total = run.total_operations();
     let served = run.embedded_served();
     assert_eq!(
@@ -487,15 +420,19 @@ fn a_missing_variant_is_a_usage_error() {
         reason = "the list of tests that lack a variant"
     )]
     for (test, sync) in [("UreqGetTest", false)] {
-        let run = systemperf(&short_run(test, sync, &[]));
+        let run = short_run(test, sync, &[]);
         let name = describe(test, sync);
-        assert_eq!(run.code, Some(2), "{name}\n{}", run.dump());
+        assert_eq!(run.output.code, Some(2), "{name}\n{}", run.dump());
         let variant = if sync {
             "no sync variant"
         } else {
             "no async variant"
         };
-        assert!(run.stderr.contains(variant), "{name}\n{}", run.dump());
+        assert!(
+            run.output.stderr.contains(variant),
+            "{name}\n{}",
+            run.dump()
+        );
         assert!(
             run.embedded_served().is_empty(),
             "{name}: nothing started\n{}",
@@ -507,9 +444,14 @@ fn a_missing_variant_is_a_usage_error() {
 #[test]
 fn bad_urls_are_usage_errors() {
     for url in ["https://127.0.0.1:1/", "ftp://127.0.0.1/", "not a url"] {
-        let run = systemperf(&["HttpGetTest", "-d", "1", "-w", "0", "--url", url]);
-        assert_eq!(run.code, Some(2), "{url}\n{}", run.dump());
-        assert!(run.stderr.contains("--url"), "{url}\n{}", run.dump());
+        let run = TransportRun::new(
+            systemperf("HttpGetTest")
+                .duration(1)
+                .warmup(0)
+                .option("--url", url),
+        );
+        assert_eq!(run.output.code, Some(2), "{url}\n{}", run.dump());
+        assert!(run.output.stderr.contains("--url"), "{url}\n{}", run.dump());
     }
 }
 
@@ -519,12 +461,12 @@ fn an_error_status_fails_the_run() {
     // count the operation.
     let server = TestServer::start(None, "404 Not Found");
     let url = format!("{}missing", server.url);
-    for (test, sync) in VARIANTS {
-        let run = systemperf(&short_run(test, sync, &["--url", &url]));
+    for &(test, sync) in VARIANTS {
+        let run = short_run(test, sync, &["--url", &url]);
         let name = describe(test, sync);
-        assert_eq!(run.code, Some(1), "{name}\n{}", run.dump());
+        assert_eq!(run.output.code, Some(1), "{name}\n{}", run.dump());
         assert!(
-            run.stderr.contains("404"),
+            run.output.stderr.contains("404"),
             "{name} names the status\n{}",
             run.dump()
         );

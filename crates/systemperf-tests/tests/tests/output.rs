@@ -6,16 +6,11 @@ use crate::common::*;
 #[test]
 fn stage_headers_in_order_with_warmup() {
     let _timing = timing_sensitive();
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "100",
-        "-w",
-        "1",
-        "-d",
-        "1",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 100)
+        .warmup(1)
+        .duration(1)
+        .ok();
     assert_eq!(output.stages(), STAGES, "{}", output.dump());
     // A results line after the warm-up and after the timed run.
     for stage in ["Warmup", "Tests"] {
@@ -41,16 +36,11 @@ fn stage_headers_in_order_with_warmup() {
 
 #[test]
 fn warmup_zero_skips_the_warmup_stage() {
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "50",
-        "--warm-up",
-        "0",
-        "-d",
-        "0.3",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 50)
+        .option("--warm-up", 0)
+        .duration(0.3)
+        .ok();
     let expected: Vec<&str> = STAGES
         .into_iter()
         .filter(|stage| *stage != "=== Warmup ===")
@@ -69,19 +59,13 @@ fn warmup_zero_skips_the_warmup_stage() {
 
 #[test]
 fn options_block_shows_the_effective_flags() {
-    let output = run(&[
-        "LogTest",
-        "--delay-ms",
-        "50",
-        "-d",
-        "0.2",
-        "-w",
-        "0",
-        "--sync",
-        "--no-cleanup",
-        "--insecure",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("LogTest")
+        .option("--delay-ms", 50)
+        .duration(0.2)
+        .warmup(0)
+        .sync(true)
+        .args(["--no-cleanup", "--insecure"])
+        .ok();
     let options = output.section("Options");
     assert_eq!(
         options,
@@ -97,8 +81,7 @@ fn options_block_shows_the_effective_flags() {
 
 #[test]
 fn listing_tests_without_arguments() {
-    let output = run(&[]);
-    output.assert_code(EXIT_OK);
+    let output = runner().ok();
     for name in ["LogTest", "NoOpTest", "SampleBatchTest", "SleepTest"] {
         let line = output
             .stdout
@@ -116,8 +99,7 @@ fn listing_tests_without_arguments() {
 
 #[test]
 fn test_help_lists_framework_and_test_options() {
-    let output = run(&["SleepTest", "--help"]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest").arg("--help").ok();
     for option in [
         "--duration",
         "--warmup",
@@ -144,8 +126,7 @@ fn test_help_lists_framework_and_test_options() {
 /// [`SleepTest`]", rustdoc link brackets included, as it once did).
 #[test]
 fn test_help_shows_the_test_description() {
-    let output = run(&["SleepTest", "--help"]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest").arg("--help").ok();
     assert!(
         output
             .stdout
@@ -163,22 +144,14 @@ fn test_help_shows_the_test_description() {
 fn batch_counts_are_summed() {
     let _cpu = cpu_saturating();
     let results = TempPath::new("batch");
-    let output = run(&[
-        "SampleBatchTest",
-        "--min-message-count",
-        "3",
-        "--max-message-count",
-        "3",
-        "-p",
-        "2",
-        "-d",
-        "0.5",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SampleBatchTest")
+        .option("--min-message-count", 3)
+        .option("--max-message-count", 3)
+        .parallel(2)
+        .duration(0.5)
+        .warmup(0)
+        .results(&results)
+        .ok();
     let line = output.results("Tests");
     assert!(line.total > 0 && line.total.is_multiple_of(3), "{line:?}");
     let json = results.json();
@@ -205,20 +178,7 @@ fn batch_counts_are_summed() {
 fn batches_without_results() {
     let _cpu = cpu_saturating();
     let results = TempPath::new("empty-batch");
-    let output = run(&[
-        "SampleBatchTest",
-        "--min-message-count",
-        "0",
-        "--max-message-count",
-        "0",
-        "-d",
-        "0.3",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = empty_batches(0.3, &results);
     let section = output.section("Tests");
     assert!(
         section.contains(&"Completed without generating operation statistics."),
@@ -237,16 +197,11 @@ fn batches_without_results() {
 #[test]
 fn status_line_without_operations() {
     let _timing = timing_sensitive();
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "1500",
-        "-d",
-        "1",
-        "-w",
-        "0",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 1500)
+        .duration(1)
+        .warmup(0)
+        .ok();
     let section = output.section("Tests");
     let fields: Vec<&str> = section[1].split_whitespace().collect();
     assert_eq!(fields[..2], ["0", "0"], "{}", output.dump());
@@ -273,20 +228,19 @@ fn status_line_without_operations() {
 fn zero_rate_is_not_negative_zero() {
     let _cpu = cpu_saturating();
     let results = TempPath::new("negative-zero");
-    let output = run(&[
-        "SampleBatchTest",
-        "--min-message-count",
-        "0",
-        "--max-message-count",
-        "0",
-        "-d",
-        "0.2",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    empty_batches(0.2, &results);
     let ops = results.json()["operations_per_second"].as_f64().unwrap();
     assert!(ops.is_sign_positive(), "operations_per_second is {ops:?}");
+}
+
+/// A successful SampleBatchTest run of `seconds` whose batches all return
+/// 0 results.
+fn empty_batches(seconds: f64, results: &TempPath) -> Output {
+    systemperf("SampleBatchTest")
+        .option("--min-message-count", 0)
+        .option("--max-message-count", 0)
+        .duration(seconds)
+        .warmup(0)
+        .results(results)
+        .ok()
 }

@@ -10,20 +10,20 @@ use crate::common::*;
 /// the shutdown.
 fn check_interrupt(tag: &str, args: &[&str], stage: &str, run_name: &str) -> Output {
     let results = TempPath::stale(tag);
-    let mut all = vec!["LogTest", "--delay-ms", "100", "-p", "2"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--test-results", results.arg()]);
-    let mut child = Watched::start(&all);
+    let mut child = systemperf("LogTest")
+        .option("--delay-ms", 100)
+        .parallel(2)
+        .args(args)
+        .results(&results)
+        .start();
     let header = format!("=== {stage} ===");
-    child.wait_for_line(Duration::from_secs(10), |line| line == header);
-    child.wait_for_line(Duration::from_secs(5), |line| {
-        status_lines(&[line]).len() == 1
-    });
+    child.wait_for(Duration::from_secs(10), |line| line == header);
+    child.wait_for_status_line(Duration::from_secs(5));
     let interrupted = Instant::now();
     child.signal(libc::SIGINT);
     let output = child.finish();
     let shutdown = interrupted.elapsed();
-    output.assert_code(EXIT_INTERRUPTED);
+    output.assert_outcome(Outcome::Interrupted);
     let dump = output.dump();
     assert!(
         shutdown < Duration::from_secs(3),
@@ -144,36 +144,24 @@ fn ctrl_c_to_the_runner_stops_its_worker_processes() {
 fn ctrl_c_to_the_process_group_is_one_interrupt() {
     // Sync operations of 400 ms: the workers take a while to stop, so the
     // runner is still waiting for them when its own SIGINT arrives.
-    let mut child = Watched::start_in_own_group(&[
-        "LogTest",
-        "--delay-ms",
-        "400",
-        "--sync",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-        "-d",
-        "30",
-        "-w",
-        "0",
-    ]);
-    let mut workers = Vec::new();
-    for _ in 0..2 {
-        let line = child.wait_for(Duration::from_secs(10), |line| line.ends_with(": new"));
-        workers.push(log_calls(&line)[0].pid);
-    }
-    child.wait_for_line(Duration::from_secs(10), |line| line == "=== Tests ===");
-    child.wait_for_line(Duration::from_secs(5), |line| {
-        status_lines(&[line]).len() == 1
-    });
+    let mut child = systemperf("LogTest")
+        .option("--delay-ms", 400)
+        .sync(true)
+        .parallel(2)
+        .processes(2)
+        .duration(30)
+        .warmup(0)
+        .start_in_own_group();
+    let workers = wait_for_workers(&mut child, 2);
+    child.wait_for(Duration::from_secs(10), |line| line == "=== Tests ===");
+    child.wait_for_status_line(Duration::from_secs(5));
     for worker in &workers {
-        send_signal(libc::pid_t::try_from(*worker).unwrap(), libc::SIGINT);
+        send_signal(*worker, libc::SIGINT);
     }
     std::thread::sleep(Duration::from_millis(50));
     child.signal(libc::SIGINT);
     let output = child.finish();
-    output.assert_code(EXIT_INTERRUPTED);
+    output.assert_outcome(Outcome::Interrupted);
     assert!(
         !output.stderr.contains("Interrupted again"),
         "one Ctrl-C was taken for two\n{}",

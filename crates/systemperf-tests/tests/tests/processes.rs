@@ -12,22 +12,14 @@ use crate::common::*;
 fn instances_are_spread_and_results_merged() {
     let _timing = timing_sensitive();
     let results = TempPath::new("spread");
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "100",
-        "-p",
-        "3",
-        "--processes",
-        "2",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 100)
+        .parallel(3)
+        .processes(2)
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .ok();
     assert!(
         output.section("Options")[0].contains("parallel 3 over 2 processes"),
         "{}",
@@ -50,20 +42,13 @@ fn instances_are_spread_and_results_merged() {
     assert!((27..=30).contains(&total), "3 x 10 operations: {json}");
     assert_eq!(output.results("Tests").total, total);
 
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "50",
-        "-p",
-        "3",
-        "--processes",
-        "8",
-        "-d",
-        "0.2",
-        "-w",
-        "0",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 50)
+        .parallel(3)
+        .processes(8)
+        .duration(0.2)
+        .warmup(0)
+        .ok();
     assert!(
         output.section("Options")[0].contains("parallel 3 over 3 processes"),
         "{}",
@@ -76,32 +61,23 @@ fn instances_are_spread_and_results_merged() {
 #[test]
 fn a_dead_worker_process_is_reported_and_the_others_clean_up() {
     let results = TempPath::stale("dead-worker");
-    let mut child = Watched::start(&[
-        "LogTest",
-        "--delay-ms",
-        "100",
-        "-p",
-        "3",
-        "--processes",
-        "2",
-        "-d",
-        "30",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
+    let mut child = systemperf("LogTest")
+        .option("--delay-ms", 100)
+        .parallel(3)
+        .processes(2)
+        .duration(30)
+        .warmup(0)
+        .results(&results)
+        .start();
     // Instance 2 is worker process 1's only instance.
     let line = child.wait_for(Duration::from_secs(10), |line| {
         line.ends_with("parallel index 2: new")
     });
     let victim = log_calls(&line)[0].pid;
-    child.wait_for_line(Duration::from_secs(5), |line| {
-        status_lines(&[line]).len() == 1
-    });
-    send_signal(libc::pid_t::try_from(victim).unwrap(), libc::SIGKILL);
+    child.wait_for_status_line(Duration::from_secs(5));
+    send_signal(victim, libc::SIGKILL);
     let output = child.finish();
-    output.assert_code(EXIT_FAILED);
+    output.assert_outcome(Outcome::Failed);
     let dump = output.dump();
     assert!(
         output.elapsed < Duration::from_secs(5),
@@ -152,27 +128,15 @@ fn a_dead_worker_process_is_reported_and_the_others_clean_up() {
 /// clean up and close their instances, and exit; none outlives it.
 #[test]
 fn worker_processes_clean_up_when_the_runner_dies() {
-    let mut child = Watched::start(&[
-        "LogTest",
-        "--delay-ms",
-        "100",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-        "-d",
-        "30",
-        "-w",
-        "0",
-    ]);
-    let mut workers = Vec::new();
-    for _ in 0..2 {
-        let line = child.wait_for(Duration::from_secs(10), |line| line.ends_with(": new"));
-        workers.push(log_calls(&line)[0].pid);
-    }
-    child.wait_for_line(Duration::from_secs(5), |line| {
-        status_lines(&[line]).len() == 1
-    });
+    let mut child = systemperf("LogTest")
+        .option("--delay-ms", 100)
+        .parallel(2)
+        .processes(2)
+        .duration(30)
+        .warmup(0)
+        .start();
+    let workers = wait_for_workers(&mut child, 2);
+    child.wait_for_status_line(Duration::from_secs(5));
     child.signal(libc::SIGKILL);
     // Stdout closes once every worker has exited too.
     assert!(

@@ -1,9 +1,6 @@
 //! Latency (`--latency`), the per-operation results file (`--results-file`),
 //! the open-loop target rate (`--rate`) and profiling (`--profile`).
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde_json::Value;
 
 use crate::common::*;
@@ -23,48 +20,6 @@ const PERCENTILES: [(&str, &str); 7] = [
 /// HdrHistogram with three significant digits: a recorded value comes back
 /// within this (relative) of what was recorded.
 const PRECISION: f64 = 0.001;
-
-/// A fresh, empty directory in the temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "systemperf-it-dir-{}-{}-{tag}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().expect("temporary paths are UTF-8")
-    }
-
-    /// The names of the files in the directory, sorted.
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .expect("read the temporary directory")
-            .map(|entry| entry.expect("directory entry").file_name())
-            .map(|name| name.to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A number of the results file.
 #[track_caller]
@@ -163,30 +118,17 @@ fn check_sleep_latency(sync: bool, processes: usize) {
 fn sleep_latency_attempt(sync: bool, processes: usize) -> Result<(), String> {
     let results = TempPath::stale("latency");
     let per_operation = TempPath::stale("per-operation");
-    let processes_arg = processes.to_string();
-    let mut args = vec![
-        "SleepTest",
-        "--initial-delay-ms",
-        "50",
-        "-p",
-        "2",
-        "-d",
-        "2",
-        "-w",
-        "0",
-        "--latency",
-        "--processes",
-        &processes_arg,
-        "--test-results",
-        results.arg(),
-        "--results-file",
-        per_operation.arg(),
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let output = run(&args);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 50)
+        .parallel(2)
+        .duration(2)
+        .warmup(0)
+        .latency()
+        .processes(processes)
+        .results(&results)
+        .results_file(&per_operation)
+        .sync(sync)
+        .ok();
     assert_eq!(output.stderr, "", "a successful run writes no diagnostics");
     let dump = output.dump();
     assert_eq!(
@@ -274,18 +216,12 @@ fn latency_distribution_merged_from_two_processes() {
 #[test]
 fn results_file_requires_latency() {
     let per_operation = TempPath::new("per-operation-usage");
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "10",
-        "-d",
-        "0.2",
-        "-w",
-        "0",
-        "--results-file",
-        per_operation.arg(),
-    ]);
-    output.assert_code(EXIT_USAGE);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 10)
+        .duration(0.2)
+        .warmup(0)
+        .results_file(&per_operation)
+        .outcome(Outcome::Usage);
     let dump = output.dump();
     assert!(output.stderr.contains("--latency"), "{dump}");
     assert!(!output.stdout.contains("=== Setup ==="), "{dump}");
@@ -298,24 +234,15 @@ fn results_file_with_rate_alone() {
     let _timing = timing_sensitive();
     let results = TempPath::new("rate-results");
     let per_operation = TempPath::new("rate-per-operation");
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "10",
-        "-d",
-        "0.5",
-        "-w",
-        "0",
-        "--rate",
-        "50",
-        "--processes",
-        "1",
-        "--test-results",
-        results.arg(),
-        "--results-file",
-        per_operation.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 10)
+        .duration(0.5)
+        .warmup(0)
+        .rate(50)
+        .processes(1)
+        .results(&results)
+        .results_file(&per_operation)
+        .ok();
     let total = results.json()["total_operations"].as_u64().unwrap();
     let entries = per_operation.json();
     assert_eq!(
@@ -365,24 +292,15 @@ fn infeasible_rate_shows_in_corrected_latency() {
 
 fn infeasible_rate_attempt() -> Result<(), String> {
     let results = TempPath::stale("rate-infeasible");
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "100",
-        "-p",
-        "1",
-        "-d",
-        "3",
-        "-w",
-        "0",
-        "--rate",
-        "20",
-        "--processes",
-        "1",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 100)
+        .parallel(1)
+        .duration(3)
+        .warmup(0)
+        .rate(20)
+        .processes(1)
+        .results(&results)
+        .ok();
     assert_eq!(output.stderr, "", "a successful run writes no diagnostics");
     let dump = output.dump();
     let stages = output.stages();
@@ -470,24 +388,14 @@ fn check_feasible_rate(sync: bool) {
 
 fn feasible_rate_attempt(sync: bool) -> Result<(), String> {
     let results = TempPath::stale("rate-feasible");
-    let mut args = vec![
-        "NoOpTest",
-        "--rate",
-        "200",
-        "-d",
-        "2",
-        "-w",
-        "0",
-        "--processes",
-        "1",
-        "--test-results",
-        results.arg(),
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let output = run(&args);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("NoOpTest")
+        .rate(200)
+        .duration(2)
+        .warmup(0)
+        .processes(1)
+        .results(&results)
+        .sync(sync)
+        .ok();
     let dump = output.dump();
     let line = output.results("Tests");
     within(
@@ -564,26 +472,15 @@ fn paced_operations_due_after_the_deadline_do_not_start() {
     for sync in [false, true] {
         for _ in 0..3 {
             let results = TempPath::new("rate-deadline");
-            let mut args = vec![
-                "NoOpTest",
-                "--rate",
-                "100",
-                "-p",
-                "2",
-                "-d",
-                "0.985",
-                "-w",
-                "0",
-                "--processes",
-                "1",
-                "--test-results",
-                results.arg(),
-            ];
-            if sync {
-                args.push("--sync");
-            }
-            let output = run(&args);
-            output.assert_code(EXIT_OK);
+            systemperf("NoOpTest")
+                .rate(100)
+                .parallel(2)
+                .duration(0.985)
+                .warmup(0)
+                .processes(1)
+                .results(&results)
+                .sync(sync)
+                .ok();
             let json = results.json();
             let total = json["total_operations"].as_u64().unwrap();
             assert!(
@@ -601,20 +498,13 @@ fn paced_operations_due_after_the_deadline_do_not_start() {
 fn profile_one_process() {
     let _cpu = cpu_saturating();
     let directory = TempDir::new("profile");
-    let output = run(&[
-        "SampleBatchTest",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--processes",
-        "1",
-        "--sync",
-        "--profile",
-        "--profile-path",
-        directory.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SampleBatchTest")
+        .duration(1)
+        .warmup(0)
+        .processes(1)
+        .sync(true)
+        .profile(&directory)
+        .ok();
     let dump = output.dump();
     assert_eq!(
         directory.files(),
@@ -652,21 +542,7 @@ fn profile_one_process() {
 fn profile_per_worker_process() {
     let _cpu = cpu_saturating();
     let directory = TempDir::new("profile-workers");
-    let output = run(&[
-        "SampleBatchTest",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-        "--profile",
-        "--profile-path",
-        directory.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = profiled_batches(&directory);
     let dump = output.dump();
     let expected = [
         "profile-SampleBatchTest-0-async.pb",
@@ -700,25 +576,15 @@ fn profiled_workers_run_the_whole_phase() {
     let _cpu = cpu_saturating();
     let directory = TempDir::new("profile-late");
     let results = TempPath::new("profile-late");
-    let output = run(&[
-        "SleepTest",
-        "--initial-delay-ms",
-        "10",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-        "--profile",
-        "--profile-path",
-        directory.arg(),
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .option("--initial-delay-ms", 10)
+        .duration(1)
+        .warmup(0)
+        .parallel(2)
+        .processes(2)
+        .profile(&directory)
+        .results(&results)
+        .ok();
     let json = results.json();
     for instance in json["instances"].as_array().expect("instances") {
         let completed = instance["completed_operations"].as_u64().unwrap();
@@ -732,21 +598,7 @@ fn profiled_workers_run_the_whole_phase() {
     }
 
     let directory = TempDir::new("profile-late-batch");
-    let output = run(&[
-        "SampleBatchTest",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "-p",
-        "2",
-        "--processes",
-        "2",
-        "--profile",
-        "--profile-path",
-        directory.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    profiled_batches(&directory);
     for index in 0..2 {
         let path = directory
             .path()
@@ -759,4 +611,16 @@ fn profiled_workers_run_the_whole_phase() {
             svg.len()
         );
     }
+}
+
+/// A successful `SampleBatchTest -p 2 --processes 2 -d 1 -w 0 --profile`
+/// run that writes its profiles to `directory`.
+fn profiled_batches(directory: &TempDir) -> Output {
+    systemperf("SampleBatchTest")
+        .duration(1)
+        .warmup(0)
+        .parallel(2)
+        .processes(2)
+        .profile(directory)
+        .ok()
 }

@@ -1,7 +1,8 @@
 //! Integration tests of the `systemperf` runner: they run the binary as a
 //! user (or PerfAutomation) would and check its report, results file, exit
 //! codes and lifecycle, in one process and with worker processes. Shared
-//! helpers are in `tests/tests/common.rs`.
+//! helpers are in the `perfstress-testkit` crate, and those that know
+//! systemperf in `tests/tests/common.rs`.
 
 #[path = "tests/common.rs"]
 mod common;
@@ -9,6 +10,7 @@ mod common;
 mod events;
 #[path = "tests/failures.rs"]
 mod failures;
+#[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;
 #[path = "tests/interrupt.rs"]
@@ -19,6 +21,8 @@ mod latency;
 mod lifecycle;
 #[path = "tests/output.rs"]
 mod output;
+#[path = "tests/package.rs"]
+mod package;
 #[path = "tests/processes.rs"]
 mod processes;
 #[path = "tests/timing.rs"]

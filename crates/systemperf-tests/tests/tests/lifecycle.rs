@@ -156,62 +156,30 @@ fn check_order(output: &Output, parallel: usize, run_name: &str, no_cleanup: boo
     assert_eq!(cleanup_calls.len(), expected_cleanup, "{}", dump());
 }
 
+/// `LogTest --delay-ms 50 -p PARALLEL` in one process (so that the order of
+/// calls is deterministic).
+fn log_test(parallel: usize) -> Run {
+    systemperf("LogTest")
+        .processes(1)
+        .parallel(parallel)
+        .option("--delay-ms", 50)
+}
+
 #[test]
 fn lifecycle_order_async() {
-    let output = run(&[
-        "LogTest",
-        "--processes",
-        "1",
-        "-p",
-        "2",
-        "-d",
-        "0.5",
-        "-w",
-        "0",
-        "--delay-ms",
-        "50",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = log_test(2).duration(0.5).warmup(0).ok();
     check_order(&output, 2, "run_async", false);
 }
 
 #[test]
 fn lifecycle_order_sync() {
-    let output = run(&[
-        "LogTest",
-        "--processes",
-        "1",
-        "-p",
-        "3",
-        "-d",
-        "0.5",
-        "-w",
-        "0",
-        "--delay-ms",
-        "50",
-        "--sync",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = log_test(3).duration(0.5).warmup(0).sync(true).ok();
     check_order(&output, 3, "run_sync", false);
 }
 
 #[test]
 fn no_cleanup_skips_cleanup_but_closes() {
-    let output = run(&[
-        "LogTest",
-        "--processes",
-        "1",
-        "-p",
-        "2",
-        "-d",
-        "0.3",
-        "-w",
-        "0",
-        "--delay-ms",
-        "50",
-        "--no-cleanup",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = log_test(2).duration(0.3).warmup(0).arg("--no-cleanup").ok();
     check_order(&output, 2, "run_async", true);
     // The stages are still all printed.
     assert!(output.stages().contains(&"=== Pre Cleanup ==="));
@@ -222,20 +190,7 @@ fn no_cleanup_skips_cleanup_but_closes() {
 /// numbers continue, and setup is not repeated.
 #[test]
 fn warmup_and_run_share_instances() {
-    let output = run(&[
-        "LogTest",
-        "--processes",
-        "1",
-        "-p",
-        "2",
-        "-w",
-        "0.3",
-        "-d",
-        "0.3",
-        "--delay-ms",
-        "50",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = log_test(2).warmup(0.3).duration(0.3).ok();
     check_order(&output, 2, "run_async", false);
     let warmup = log_calls(&output.section("Warmup").join("\n"));
     let tests = log_calls(&output.section("Tests").join("\n"));
@@ -256,20 +211,13 @@ fn warmup_and_run_share_instances() {
 /// before any operation, every operation before any cleanup).
 #[test]
 fn lifecycle_per_process() {
-    let output = run(&[
-        "LogTest",
-        "-p",
-        "3",
-        "--processes",
-        "2",
-        "-d",
-        "0.5",
-        "-w",
-        "0",
-        "--delay-ms",
-        "50",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("LogTest")
+        .parallel(3)
+        .processes(2)
+        .duration(0.5)
+        .warmup(0)
+        .option("--delay-ms", 50)
+        .ok();
     assert!(
         output.section("Options")[0].contains("parallel 3 over 2 processes"),
         "{}",

@@ -16,27 +16,15 @@ fn check_sleep_rate(sync: bool, processes: usize) {
 
 fn sleep_rate_attempt(sync: bool, processes: usize) -> Result<(), String> {
     let results = TempPath::new(if sync { "sleep-sync" } else { "sleep-async" });
-    let processes_arg = processes.to_string();
-    let mut args = vec![
-        "SleepTest",
-        "--processes",
-        &processes_arg,
-        "--initial-delay-ms",
-        "100",
-        "-p",
-        "2",
-        "-d",
-        "2",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let output = run(&args);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .processes(processes)
+        .option("--initial-delay-ms", 100)
+        .parallel(2)
+        .duration(2)
+        .warmup(0)
+        .results(&results)
+        .sync(sync)
+        .ok();
     assert_eq!(output.stderr, "", "a successful run writes no diagnostics");
 
     // The options block shows the effective options.
@@ -196,26 +184,16 @@ fn sleep_test_growth_factors() {
 
 fn growth_factors_attempt() -> Result<(), String> {
     let results = TempPath::new("growth");
-    let output = run(&[
-        "SleepTest",
-        "--processes",
-        "2",
-        "--initial-delay-ms",
-        "100",
-        "--instance-growth-factor",
-        "2",
-        "--iteration-growth-factor",
-        "2",
-        "-p",
-        "2",
-        "-d",
-        "1",
-        "-w",
-        "0",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .processes(2)
+        .option("--initial-delay-ms", 100)
+        .option("--instance-growth-factor", 2)
+        .option("--iteration-growth-factor", 2)
+        .parallel(2)
+        .duration(1)
+        .warmup(0)
+        .results(&results)
+        .ok();
     let json = results.json();
     let instances = json["instances"].as_array().expect("instances");
     let expected = [(4, 1.5), (3, 1.4)];
@@ -253,45 +231,19 @@ fn one_status_line_per_second_two_processes() {
 }
 
 fn status_lines_attempt(processes: usize) -> Result<(), String> {
-    let processes = processes.to_string();
-    let output = run(&[
-        "SleepTest",
-        "--processes",
-        &processes,
-        "--initial-delay-ms",
-        "100",
-        "-p",
-        "2",
-        "-w",
-        "1",
-        "-d",
-        "3",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = systemperf("SleepTest")
+        .processes(processes)
+        .option("--initial-delay-ms", 100)
+        .parallel(2)
+        .warmup(1)
+        .duration(3)
+        .ok();
 
     for (stage, seconds) in [("Warmup", 1), ("Tests", 3)] {
-        let section = output.section(stage);
-        // Header, one line per second, results line, blank line: nothing else.
-        assert_eq!(
-            section.len(),
-            seconds + 3,
-            "{stage}: {section:#?}\n{}",
-            output.dump()
-        );
-        assert_eq!(section[0], STATUS_HEADER, "{stage}");
-        assert!(
-            section[seconds + 1].starts_with("Completed "),
-            "{section:#?}"
-        );
-        assert_eq!(section[seconds + 2], "");
-        let lines = status_lines(&section[1..=seconds]);
-        assert_eq!(lines.len(), seconds, "{stage}: {section:#?}");
-
-        // The columns add up, and the rate is SleepTest's 20 ops/s.
-        let mut previous_total = 0;
+        // Header, one line per second, results line, blank line: nothing
+        // else; the columns add up, and the rate is SleepTest's 20 ops/s.
+        let lines = output.timed_status_lines(stage, seconds);
         for (second, line) in (1..).zip(&lines) {
-            assert_eq!(line.total, previous_total + line.current, "{lines:?}");
-            previous_total = line.total;
             // By second k, each instance completed 10k operations, or 10k-1
             // if the one due at exactly k finished just after the line.
             expect(
@@ -300,8 +252,6 @@ fn status_lines_attempt(processes: usize) -> Result<(), String> {
             )?;
             within(line.average, 20.0, 0.05, "status average")?;
         }
-        let results = output.results(stage);
-        assert!(results.total >= previous_total, "{results:?} vs {lines:?}");
     }
     assert_eq!(
         output.stdout.matches(STATUS_HEADER).count(),
@@ -321,35 +271,22 @@ fn check_busy_status_lines(sync: bool, processes: usize, seconds: u64) {
 
 fn busy_status_lines_attempt(sync: bool, processes: usize, seconds: u64) -> Result<(), String> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-    let parallel = cores.to_string();
-    let processes = processes.to_string();
-    let duration = seconds.to_string();
-    let mut args = vec![
-        "NoOpTest",
-        "-p",
-        &parallel,
-        "--processes",
-        &processes,
-        "-d",
-        &duration,
-        "-w",
-        "0",
-    ];
-    if sync {
-        args.push("--sync");
-    }
-    let mut child = Watched::start(&args);
-    child.wait_for_line(Duration::from_secs(10), |line| line == "=== Tests ===");
+    let mut child = systemperf("NoOpTest")
+        .parallel(cores)
+        .processes(processes)
+        .duration(seconds)
+        .warmup(0)
+        .sync(sync)
+        .start();
+    child.wait_for(Duration::from_secs(10), |line| line == "=== Tests ===");
     let tests_started = Instant::now();
     let mut arrivals = Vec::new();
     for _ in 0..seconds {
-        child.wait_for_line(Duration::from_secs(5), |line| {
-            status_lines(&[line]).len() == 1
-        });
+        child.wait_for_status_line(Duration::from_secs(5));
         arrivals.push(tests_started.elapsed());
     }
     let output = child.finish();
-    output.assert_code(EXIT_OK);
+    output.assert_outcome(Outcome::Success);
 
     let section = output.section("Tests");
     assert_eq!(section[0], STATUS_HEADER);

@@ -8,10 +8,10 @@ use crate::common::*;
 #[track_caller]
 fn check_usage_error(args: &[&str], needles: &[&str]) -> Output {
     let results = TempPath::new("usage");
-    let mut all = args.to_vec();
-    all.extend_from_slice(&["--test-results", results.arg()]);
-    let output = run(&all);
-    output.assert_code(EXIT_USAGE);
+    let output = runner()
+        .args(args)
+        .results(&results)
+        .outcome(Outcome::Usage);
     for needle in needles {
         assert!(
             output.stderr.contains(needle),
@@ -95,20 +95,13 @@ fn bad_test_options_name_the_option() {
 #[test]
 fn test_rejecting_its_options_is_a_usage_error() {
     let results = TempPath::stale("batch-range");
-    let output = run(&[
-        "SampleBatchTest",
-        "--min-message-count",
-        "5",
-        "--max-message-count",
-        "2",
-        "-w",
-        "0",
-        "-d",
-        "0.2",
-        "--test-results",
-        results.arg(),
-    ]);
-    output.assert_code(EXIT_USAGE);
+    let output = systemperf("SampleBatchTest")
+        .option("--min-message-count", 5)
+        .option("--max-message-count", 2)
+        .warmup(0)
+        .duration(0.2)
+        .results(&results)
+        .outcome(Outcome::Usage);
     assert!(
         output.stderr.contains("--min-message-count"),
         "{}",
@@ -138,21 +131,20 @@ fn negative_values_name_the_option() {
 }
 
 /// Spec 5: the results file "is removed at start, so a failed run never
-/// leaves a stale number". A usage error after the test name (`-d 0`, an
-/// unknown test, `--bogus`) exits 2 before the path is known to the
-/// runner, so an old file with an old number stays.
+/// leaves a stale number" (the `failures` tests check that). A usage error
+/// (`-d 0`, an unknown test, `--bogus`, `--help`) never starts a run: the
+/// whole command line is parsed and checked first, and no file is touched.
 #[test]
-fn usage_error_removes_a_stale_results_file() {
-    for args in [
-        &["SleepTest", "-d", "0"][..],
-        &["SleepTst"][..],
-        &["SleepTest", "--bogus"][..],
+fn usage_error_leaves_files_alone() {
+    for (args, outcome) in [
+        (&["SleepTest", "-d", "0"][..], Outcome::Usage),
+        (&["SleepTst"][..], Outcome::Usage),
+        (&["SleepTest", "--bogus"][..], Outcome::Usage),
+        (&["SleepTest", "--help"][..], Outcome::Success),
     ] {
         let results = TempPath::stale("usage-stale");
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["--test-results", results.arg()]);
-        run(&all).assert_code(EXIT_USAGE);
-        assert!(!results.exists(), "{args:?} left the stale results file");
+        runner().args(args).results(&results).outcome(outcome);
+        assert!(results.exists(), "{args:?} touched the results file");
     }
 }
 
@@ -160,18 +152,12 @@ fn usage_error_removes_a_stale_results_file() {
 fn test_names_are_case_insensitive() {
     for name in ["sleeptest", "SLEEPTEST", "sLeEpTeSt"] {
         let results = TempPath::new("case");
-        let output = run(&[
-            name,
-            "--initial-delay-ms",
-            "50",
-            "-d",
-            "0.2",
-            "-w",
-            "0",
-            "--test-results",
-            results.arg(),
-        ]);
-        output.assert_code(EXIT_OK);
+        let output = systemperf(name)
+            .option("--initial-delay-ms", 50)
+            .duration(0.2)
+            .warmup(0)
+            .results(&results)
+            .ok();
         assert!(
             output.section("Options")[0].starts_with("SleepTest  duration"),
             "{}",
@@ -205,8 +191,7 @@ fn bench_flag_from_cargo_is_ignored() {
             "0",
         ][..],
     ] {
-        let output = run(args);
-        output.assert_code(EXIT_OK);
+        let output = runner().args(args).ok();
         assert!(output.results("Tests").total > 0, "{}", output.dump());
     }
 }
@@ -216,24 +201,12 @@ fn bench_flag_from_cargo_is_ignored() {
 #[test]
 fn options_before_the_test_name() {
     let results = TempPath::stale("before");
-    let output = run(&[
-        "--test-results",
-        results.arg(),
-        "-w",
-        "0",
-        "--processes",
-        "2",
-        "SleepTest",
-        "--initial-delay-ms",
-        "50",
-        "-p",
-        "2",
-        "--instance-growth-factor",
-        "1",
-        "-d",
-        "0.4",
-    ]);
-    output.assert_code(EXIT_OK);
+    let output = runner()
+        .results(&results)
+        .args(["-w", "0", "--processes", "2", "SleepTest"])
+        .args(["--initial-delay-ms", "50", "-p", "2"])
+        .args(["--instance-growth-factor", "1", "-d", "0.4"])
+        .ok();
     assert_eq!(
         output.section("Options")[..2],
         [
@@ -251,9 +224,42 @@ fn options_before_the_test_name() {
     assert!(json["operations_per_second"].as_f64().unwrap() > 0.0);
 }
 
-/// The same option given before and after the test name is a usage error,
-/// not a silent pick of one of them.
+/// As the siblings' parsers: a repeated flag is the flag, and the last
+/// value of a repeated option wins, before or after the test name
+/// (PerfAutomation appends `--sync` to lines that may already have it).
 #[test]
-fn option_given_twice_is_a_usage_error() {
-    check_usage_error(&["-d", "1", "SleepTest", "-d", "2"], &["--duration"]);
+fn repeated_options_take_the_last_value() {
+    let output = runner()
+        .args(&[
+            "-d",
+            "5",
+            "SleepTest",
+            "--sync",
+            "--sync",
+            "-d",
+            "0.3",
+            "-w",
+            "0",
+            "-p",
+            "3",
+            "-p",
+            "1",
+            "--initial-delay-ms",
+            "40",
+            "--initial-delay-ms",
+            "10",
+        ])
+        .ok();
+    let options = output.section("Options");
+    assert!(
+        options[0].contains("duration 0.3 s")
+            && options[0].contains("parallel 1 over 1 process, sync"),
+        "{}",
+        output.dump()
+    );
+    assert!(
+        output.stdout.contains("--initial-delay-ms 10"),
+        "{}",
+        output.dump()
+    );
 }
