@@ -230,7 +230,7 @@ fn options_before_the_test_name() {
 #[test]
 fn repeated_options_take_the_last_value() {
     let output = runner()
-        .args(&[
+        .args([
             "-d",
             "5",
             "SleepTest",
