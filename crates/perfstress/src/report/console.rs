@@ -12,7 +12,7 @@ use crate::plan::{LATE_START_THRESHOLD, Plan};
 use crate::redact::redact_urls;
 
 use super::format::{format_count, format_significant};
-use super::latency::latency_table;
+use super::latency::{clock_resolution_line, latency_table};
 use super::reporter::Reporter;
 
 /// The results line of a phase, in the family's format (PerfAutomation
@@ -174,6 +174,9 @@ impl Reporter for Console {
             self.stage("Latency Distribution");
             for line in latency_table(&latency.service) {
                 self.line(&line);
+            }
+            if let Some(resolution) = latency.clock_resolution_ns {
+                self.line(&clock_resolution_line(resolution));
             }
             if let Some(corrected) = &latency.corrected {
                 self.line("");
