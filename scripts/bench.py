@@ -5,13 +5,14 @@ Each benchmark runs its baseline in the same invocation, interleaved with
 the measured runs, and prints a Markdown table of medians (the machines are
 shared and noisy: compare ratios, not bare times).
 
-    python3 scripts/bench.py overhead   [--seconds 5] [--rounds 3]
+    python3 scripts/bench.py overhead   [--seconds 5] [--rounds 3] [--baseline BIN]
     python3 scripts/bench.py processes  [--seconds 5] [--rounds 3]
     python3 scripts/bench.py events     [--seconds 5] [--rounds 3]
     python3 scripts/bench.py latency    [--seconds 5] [--rounds 3]
     python3 scripts/bench.py memory     (10 s and 60 s --latency runs)
     python3 scripts/bench.py sleep      [--seconds 3] [--rounds 1] [--baseline BIN]
     python3 scripts/bench.py http       [--seconds 5] [--rounds 3] [--baseline BIN]
+    python3 scripts/bench.py phase-end  [--rounds 3] [--baseline BIN]
 
 `sleep`: SleepTest's rate against the truth (parallel / delay) over
 delays 1, 10, 100 ms x -p 1, 8, 64 x --processes 1, 2, async and sync.
@@ -19,6 +20,8 @@ delays 1, 10, 100 ms x -p 1, 8, 64 x --processes 1, 2, async and sync.
 (crates/systemperf/examples/bare_hyper.rs) of the same client, and that
 loop with a 1 ms yield, against one nginx it starts (127.0.0.1 only, its
 own config in a temporary directory; needs `apt-get install -y nginx`).
+`phase-end`: from the `=== Tests ===` header to the results line, as the
+output comes through a pipe, beyond `-d 1`.
 `--baseline BIN` adds the same rows run by another systemperf binary (an
 earlier build), interleaved in the same rounds.
 
@@ -91,23 +94,29 @@ def median(values):
 
 
 def overhead(args):
-    print(f"Machine: {machine()}\n")
-    print("| mode | -p | bare loop ns/op | NoOpTest ns/op | ratio | NoOpTest ops/s |")
-    print("|---|---|---|---|---|---|")
+    print(f"Machine: {machine()}; load average at the start {load()}\n")
+    extra = " baseline build NoOpTest ns/op | ratio |" if args.baseline else ""
+    print("| mode | -p | bare loop ns/op | NoOpTest ns/op | ratio | NoOpTest ops/s |" + extra)
+    print("|---|---|---|---|---|---|" + ("---|---|" if args.baseline else ""))
     for mode in ("sync", "async"):
         for parallel in (1, 2):
-            bare, framework, rates = [], [], []
+            bare, framework, rates, baseline = [], [], [], []
+            flags = ["--sync"] if mode == "sync" else []
+            command = ["NoOpTest", "-d", str(args.seconds), "-w", "1", "-p", str(parallel), "--processes", "1", *flags]
             for _ in range(args.rounds):
                 result = bare_loop(parallel, args.seconds, mode)
                 bare.append(result["cpu_seconds"] * 1e9 / result["operations"])
-                flags = ["--sync"] if mode == "sync" else []
-                results = run_systemperf(
-                    ["NoOpTest", "-d", str(args.seconds), "-w", "1", "-p", str(parallel), "--processes", "1", *flags]
-                )
+                results = run_systemperf(command)
                 framework.append(cpu_ns_per_op(results))
                 rates.append(results["operations_per_second"])
+                if args.baseline:
+                    baseline.append(cpu_ns_per_op(run_systemperf(command, args.baseline)))
             b, f = median(bare), median(framework)
-            print(f"| {mode} | {parallel} | {b:.3f} | {f:.3f} | {f / b:.2f}x | {median(rates):.3g} |")
+            row = f"| {mode} | {parallel} | {b:.3f} | {f:.3f} | {f / b:.2f}x | {median(rates):.3g} |"
+            if args.baseline:
+                row += f" {median(baseline):.3f} | {median(baseline) / b:.2f}x |"
+            print(row)
+    print(f"\nload average at the end {load()}")
 
 
 def first_status_line_seconds(args):
@@ -259,6 +268,45 @@ def sleep(args):
     print(f"\nload average at the end {load()}")
 
 
+def header_to_results_seconds(binary, args):
+    """Seconds from the `=== Tests ===` header to its results line, as they
+    come through a pipe."""
+    process = subprocess.Popen([binary, *args], stdout=subprocess.PIPE, text=True, bufsize=1)
+    header = end = None
+    for line in process.stdout:
+        now = time.monotonic()
+        if line.strip() == "=== Tests ===":
+            header = now
+        elif header is not None and end is None and line.startswith("Completed"):
+            end = now
+    if process.wait() != 0 or end is None:
+        sys.exit(f"error: {binary} {' '.join(args)} failed")
+    return end - header
+
+
+def phase_end(args):
+    binaries = [("this build", SYSTEMPERF)] + ([("baseline", args.baseline)] if args.baseline else [])
+    print(f"Machine: {machine()}; load average at the start {load()}\n")
+    print("| command (-d 1 -w 0) | " + " | ".join(f"{name}: ms beyond -d (all runs)" for name, _ in binaries) + " |")
+    print("|---|" + "---|" * len(binaries))
+    commands = [
+        ["NoOpTest", "--processes", "1"],
+        ["NoOpTest", "-p", "2", "--processes", "2"],
+        ["SleepTest", "--initial-delay-ms", "1", "-p", "8", "--processes", "1"],
+        ["SleepTest", "--initial-delay-ms", "1", "-p", "8", "--processes", "2"],
+        ["SleepTest", "--initial-delay-ms", "1", "-p", "8", "--processes", "1", "--sync"],
+        ["SleepTest", "--initial-delay-ms", "1", "-p", "64", "--processes", "2", "--sync"],
+    ]
+    for command in commands:
+        runs = {name: [] for name, _ in binaries}
+        for _ in range(args.rounds):
+            for name, binary in binaries:
+                runs[name].append((header_to_results_seconds(binary, [*command, "-d", "1", "-w", "0"]) - 1) * 1e3)
+        cells = [" ".join(f"{ms:.1f}" for ms in runs[name]) for name, _ in binaries]
+        print(f"| `{' '.join(command)}` | " + " | ".join(cells) + " |")
+    print(f"\nload average at the end {load()}")
+
+
 NGINX_CONF = """worker_processes 1;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
@@ -375,17 +423,17 @@ def http_rows(args, prefix, url):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http"])
+    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http", "phase-end"])
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--baseline", help="another systemperf binary, measured in the same rounds (sleep, http)")
+    parser.add_argument("--baseline", help="another systemperf binary, measured in the same rounds (overhead, sleep, http, phase-end)")
     args = parser.parse_args()
     if args.seconds is None:
         args.seconds = 3 if args.benchmark == "sleep" else 5
     if args.rounds is None:
         args.rounds = 1 if args.benchmark == "sleep" else 3
     build()
-    globals()[args.benchmark](args)
+    globals()[args.benchmark.replace("-", "_")](args)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ use perfstress::{PerfTest, Result, TestContext};
 /// the delay of that operation), so the time a wake-up comes late (timer
 /// slack, tokio's millisecond tick, a busy CPU) does not add up, and the
 /// reported rate is `parallel / delay` whatever the timer's resolution.
-/// A pause between two operations (the framework between warm-up and the
-/// timed run, or `--rate` waiting) restarts the schedule at the next call,
-/// so no operation is ever skipped to catch up on a pause.
+/// The schedule restarts at the first operation of each phase (the
+/// framework runs each phase's operations on new threads or tasks) and
+/// after a pause of the caller between two operations (`--rate` waiting),
+/// so no operation is shortened to make up for time outside the loop.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SleepOptions {
     /// Delay of each operation of instance 0, in milliseconds. Operations
@@ -44,10 +45,31 @@ const MAX_DELAY_SECONDS: f64 = 86_400.0;
 /// A pause of the caller at least this long between one operation's return
 /// and the next call restarts the schedule. Inside a phase the operation
 /// loop calls again within a microsecond (a wake-up that comes late is
-/// inside the operation, and is what the schedule absorbs); between warm-up
-/// and the timed run, or while `--rate` waits, the pause is longer, and an
-/// operation must not be shortened to make up for it.
+/// inside the operation, and is what the schedule absorbs); while `--rate`
+/// waits the pause is longer, and an operation must not be shortened to
+/// make up for it.
 const RESTART_AFTER_PAUSE: Duration = Duration::from_micros(500);
+
+/// Where an operation was called from. The framework runs each timed phase
+/// (warm-up, the timed run) on new threads (`--sync`) or tasks, so another
+/// caller means another phase: its schedule starts afresh, whatever the
+/// previous phase owed (a wake-up late at the end of the warm-up must not
+/// be made up in the timed run; the pause between them can be shorter than
+/// [`RESTART_AFTER_PAUSE`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Thread(std::thread::ThreadId),
+    Task(Option<tokio::task::Id>),
+}
+
+/// The last operation: its scheduled wake-up, when it returned, and who
+/// called it.
+#[derive(Clone, Copy, Debug)]
+struct Last {
+    wake: Instant,
+    returned: Instant,
+    caller: Caller,
+}
 
 /// Sleeps per operation, so its throughput is known in advance:
 /// `parallel / delay` operations per second (with growth factors 1), on an
@@ -55,8 +77,8 @@ const RESTART_AFTER_PAUSE: Duration = Duration::from_micros(500);
 pub struct SleepTest {
     delay_seconds: f64,
     iteration_growth_factor: f64,
-    /// The last operation's scheduled wake-up and when it returned.
-    last: Option<(Instant, Instant)>,
+    /// The last operation, once there was one.
+    last: Option<Last>,
 }
 
 impl SleepTest {
@@ -66,25 +88,32 @@ impl SleepTest {
         delay
     }
 
-    /// The scheduled wake-up of an operation called at `now`: its delay
-    /// after the previous operation's scheduled wake-up, or after `now` if
-    /// there is none or the caller paused since it returned.
-    fn next_wake(&mut self, now: Instant) -> Instant {
+    /// The scheduled wake-up of an operation called at `now` by `caller`:
+    /// its delay after the previous operation's scheduled wake-up, or after
+    /// `now` if there is none, another caller made it, or the caller paused
+    /// since it returned.
+    fn next_wake(&mut self, now: Instant, caller: Caller) -> Instant {
         let delay = self.next_delay();
         let base = match self.last {
-            Some((wake, returned))
-                if now.saturating_duration_since(returned) < RESTART_AFTER_PAUSE =>
+            Some(last)
+                if last.caller == caller
+                    && now.saturating_duration_since(last.returned) < RESTART_AFTER_PAUSE =>
             {
-                wake
+                last.wake
             }
             _ => now,
         };
         base + delay
     }
 
-    /// The operation scheduled to wake at `wake` returns at `now`.
-    fn returned(&mut self, wake: Instant, now: Instant) {
-        self.last = Some((wake, now));
+    /// The operation scheduled to wake at `wake`, called by `caller`,
+    /// returns at `now`.
+    fn returned(&mut self, wake: Instant, now: Instant, caller: Caller) {
+        self.last = Some(Last {
+            wake,
+            returned: now,
+            caller,
+        });
     }
 }
 
@@ -105,23 +134,25 @@ impl PerfTest for SleepTest {
     }
 
     fn run_sync(&mut self) -> Result<()> {
-        let wake = self.next_wake(Instant::now());
+        let caller = Caller::Thread(std::thread::current().id());
+        let wake = self.next_wake(Instant::now(), caller);
         // `thread::sleep` sleeps at least as long as asked (it resumes after
         // a signal), so the wake-up is never early.
         if let Some(wait) = wake.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        self.returned(wake, Instant::now());
+        self.returned(wake, Instant::now(), caller);
         Ok(())
     }
 
     async fn run_async(&mut self) -> Result<()> {
-        let wake = self.next_wake(Instant::now());
+        let caller = Caller::Task(tokio::task::try_id());
+        let wake = self.next_wake(Instant::now(), caller);
         // Already due (catching up on a late wake-up): no timer at all.
         if wake > Instant::now() {
             tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
         }
-        self.returned(wake, Instant::now());
+        self.returned(wake, Instant::now(), caller);
         Ok(())
     }
 }
@@ -145,6 +176,20 @@ mod tests {
         assert_eq!(test.next_delay(), Duration::from_millis(900));
     }
 
+    impl SleepTest {
+        fn next_wake_here(&mut self, now: Instant) -> Instant {
+            self.next_wake(now, here())
+        }
+
+        fn returned_here(&mut self, wake: Instant, now: Instant) {
+            self.returned(wake, now, here())
+        }
+    }
+
+    fn here() -> Caller {
+        Caller::Thread(std::thread::current().id())
+    }
+
     fn sleep_test(delay_ms: u64) -> SleepTest {
         SleepTest {
             delay_seconds: delay_ms as f64 / 1000.0,
@@ -158,16 +203,16 @@ mod tests {
         let mut test = sleep_test(10);
         let start = Instant::now();
         let ms = Duration::from_millis;
-        let first = test.next_wake(start);
+        let first = test.next_wake_here(start);
         assert_eq!(first, start + ms(10));
         // It woke 3 ms late; the next call follows at once: the next
         // wake-up stays on the schedule, 20 ms after the start.
-        test.returned(first, first + ms(3));
-        let second = test.next_wake(first + ms(3) + Duration::from_micros(1));
+        test.returned_here(first, first + ms(3));
+        let second = test.next_wake_here(first + ms(3) + Duration::from_micros(1));
         assert_eq!(second, start + ms(20));
         // 15 ms late: the next one is already due (it does not sleep).
-        test.returned(second, second + ms(15));
-        let third = test.next_wake(second + ms(15));
+        test.returned_here(second, second + ms(15));
+        let third = test.next_wake_here(second + ms(15));
         assert_eq!(third, start + ms(30));
         assert!(third < second + ms(15));
     }
@@ -177,12 +222,29 @@ mod tests {
         let mut test = sleep_test(10);
         let start = Instant::now();
         let ms = Duration::from_millis;
-        let first = test.next_wake(start);
-        test.returned(first, first);
+        let first = test.next_wake_here(start);
+        test.returned_here(first, first);
         // The caller comes back 50 ms later (the next phase): a whole
         // delay from then, nothing made up for the pause.
         let resumed = first + ms(50);
-        assert_eq!(test.next_wake(resumed), resumed + ms(10));
+        assert_eq!(test.next_wake_here(resumed), resumed + ms(10));
+    }
+
+    #[test]
+    fn another_caller_restarts_the_schedule() {
+        let mut test = sleep_test(10);
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let first = test.next_wake_here(start);
+        // The warm-up's last operation woke 30 ms late...
+        test.returned_here(first, first + ms(30));
+        // ... and the timed run's first comes at once, from a new thread:
+        // a whole delay, nothing made up for the warm-up's lateness.
+        let now = first + ms(30) + Duration::from_micros(100);
+        let other = std::thread::spawn(|| std::thread::current().id())
+            .join()
+            .unwrap();
+        assert_eq!(test.next_wake(now, Caller::Thread(other)), now + ms(10));
     }
 
     #[test]
@@ -193,8 +255,8 @@ mod tests {
         let mut now = start;
         let mut wakes = Vec::new();
         for _ in 0..4 {
-            let wake = test.next_wake(now);
-            test.returned(wake, wake);
+            let wake = test.next_wake_here(now);
+            test.returned_here(wake, wake);
             wakes.push(wake.duration_since(start).as_millis());
             now = wake;
         }

@@ -15,8 +15,10 @@ fn stage_headers_in_order_with_warmup() {
     // A results line after the warm-up and after the timed run.
     for stage in ["Warmup", "Tests"] {
         let total = output.results(stage).total;
+        // 10, or 11 if the operation due exactly at the deadline (on
+        // SleepTest's absolute schedule) started before it was seen.
         assert!(
-            (9..=10).contains(&total),
+            (9..=11).contains(&total),
             "{stage}: {total}\n{}",
             output.dump()
         );

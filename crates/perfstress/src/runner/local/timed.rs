@@ -2,7 +2,7 @@
 //! tick once a second from the coordinating thread, end at the deadline,
 //! collect the figures.
 
-use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::future::{AbortHandle, Abortable};
@@ -160,7 +160,7 @@ impl TimedPhase<'_> {
             }
             barrier.wait();
             let start = self.agreed_start();
-            start_cell.set(start);
+            start_cell.set(start, threads.iter().map(|thread| thread.thread()));
             let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
             let timings = threads
                 .into_iter()
@@ -346,38 +346,34 @@ impl TimedPhase<'_> {
 }
 
 /// The start of a phase, set once by the coordinating thread, waited for
-/// by the instance threads. They block rather than spin: spinning threads
+/// by the instance threads. They park rather than spin: spinning threads
 /// (as many as instances) would take the CPU from the coordinator and, in a
 /// worker process, from the thread that reads the parent's messages,
-/// delaying the start itself by milliseconds on a busy machine.
+/// delaying the start itself by milliseconds on a busy machine. (Parked
+/// threads are woken one by one, each on its own futex; a condition
+/// variable would wake them all onto one mutex.)
 #[derive(Default)]
 struct StartSignal {
-    start: Mutex<Option<Instant>>,
-    set: Condvar,
+    start: OnceLock<Instant>,
 }
 
 impl StartSignal {
-    fn set(&self, start: Instant) {
-        *self
-            .start
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(start);
-        self.set.notify_all();
+    /// Sets the start and wakes `threads`.
+    fn set<'a>(&self, start: Instant, threads: impl Iterator<Item = &'a std::thread::Thread>) {
+        let _ = self.start.set(start);
+        for thread in threads {
+            thread.unpark();
+        }
     }
 
+    /// Waits for the start (on an instance thread).
     fn wait(&self) -> Instant {
-        let mut start = self
-            .start
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
-            if let Some(start) = *start {
-                return start;
+            if let Some(start) = self.start.get() {
+                return *start;
             }
-            start = self
-                .set
-                .wait(start)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Returns at the unpark (or spuriously: the loop checks again).
+            std::thread::park();
         }
     }
 }
