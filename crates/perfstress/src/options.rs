@@ -124,6 +124,13 @@ impl Default for GlobalOptions {
 /// The longest duration accepted: a day, far beyond any sensible run, and
 /// small enough that deadlines can never overflow.
 const MAX_SECONDS: f64 = 86_400.0;
+/// The shortest timed run accepted.
+const MIN_SECONDS: f64 = 0.001;
+/// The slowest target rate accepted (one operation in about 17 minutes):
+/// below it, the schedule's intervals leave what clocks can represent.
+const MIN_RATE: f64 = 0.001;
+/// The fastest target rate accepted.
+const MAX_RATE: f64 = 1e9;
 /// More instances than any machine can usefully run is a typo.
 const MAX_PARALLEL: usize = 100_000;
 
@@ -135,13 +142,11 @@ fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
     let lower = if allow_zero {
         "0 or more"
     } else {
-        "more than 0"
+        "more than 0 (at least 0.001, a millisecond)"
     };
-    if !seconds.is_finite()
-        || seconds < 0.0
-        || (!allow_zero && seconds == 0.0)
-        || seconds > MAX_SECONDS
-    {
+    // A timed run shorter than a millisecond (`1e-10`) is a run of nothing.
+    let too_short = !allow_zero && seconds < MIN_SECONDS;
+    if !seconds.is_finite() || seconds < 0.0 || too_short || seconds > MAX_SECONDS {
         return Err(format!(
             "must be {lower} and at most {MAX_SECONDS} seconds; got '{text}'"
         ));
@@ -151,9 +156,9 @@ fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e9 => Ok(rate),
+        Ok(rate) if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) => Ok(rate),
         _ => Err(format!(
-            "expected operations per second, more than 0 and at most 1e9; got '{text}'"
+            "expected operations per second, from {MIN_RATE} to {MAX_RATE:e}; got '{text}'"
         )),
     }
 }
@@ -199,6 +204,7 @@ mod tests {
     #[test]
     fn bad_seconds_name_the_range() {
         assert!(parse_duration("0").unwrap_err().contains("more than 0"));
+        assert!(parse_duration("1e-10").is_err());
         assert!(parse_duration("-1").is_err());
         assert!(
             parse_duration("abc")
@@ -216,6 +222,9 @@ mod tests {
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("-5").is_err());
         assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("1e-30").is_err());
+        assert!(parse_rate("1e-12").is_err());
+        assert_eq!(parse_rate("0.001"), Ok(0.001));
     }
 
     #[test]

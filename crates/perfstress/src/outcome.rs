@@ -11,7 +11,12 @@ use std::process::ExitCode;
 /// | [`Success`](Outcome::Success) | 0 |
 /// | [`Failed`](Outcome::Failed): an operation, a hook, a panic, a worker process | 1 |
 /// | [`Usage`](Outcome::Usage): an unknown test, a bad option | 2 |
-/// | [`Interrupted`](Outcome::Interrupted): Ctrl-C (or SIGTERM) | 130 |
+/// | [`Interrupted`](Outcome::Interrupted): Ctrl-C (SIGINT) | 130 |
+/// | [`Terminated`](Outcome::Terminated): SIGTERM | 143 |
+/// | [`HungUp`](Outcome::HungUp): SIGHUP | 129 |
+///
+/// A run stopped by a signal still cleans up; the codes are 128 + the
+/// signal's number, as shells report a process killed by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -22,8 +27,12 @@ pub enum Outcome {
     Failed,
     /// The command line (or the test's configuration) is wrong.
     Usage,
-    /// Ctrl-C or SIGTERM stopped the run; cleanup still ran.
+    /// Ctrl-C (SIGINT) stopped the run; cleanup still ran.
     Interrupted,
+    /// SIGTERM stopped the run; cleanup still ran.
+    Terminated,
+    /// SIGHUP (the terminal went away) stopped the run; cleanup still ran.
+    HungUp,
 }
 
 impl Outcome {
@@ -34,6 +43,8 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Usage => 2,
             Outcome::Interrupted => 130,
+            Outcome::Terminated => 143,
+            Outcome::HungUp => 129,
         }
     }
 
@@ -45,6 +56,8 @@ impl Outcome {
             1 => Some(Outcome::Failed),
             2 => Some(Outcome::Usage),
             130 => Some(Outcome::Interrupted),
+            143 => Some(Outcome::Terminated),
+            129 => Some(Outcome::HungUp),
             _ => None,
         }
     }
@@ -52,6 +65,14 @@ impl Outcome {
     /// Whether the run succeeded.
     pub const fn is_success(self) -> bool {
         matches!(self, Outcome::Success)
+    }
+
+    /// Whether a signal stopped the run.
+    pub const fn is_signal(self) -> bool {
+        matches!(
+            self,
+            Outcome::Interrupted | Outcome::Terminated | Outcome::HungUp
+        )
     }
 
     /// Ends this process with the outcome's exit code.
@@ -84,6 +105,8 @@ mod tests {
             Outcome::Failed,
             Outcome::Usage,
             Outcome::Interrupted,
+            Outcome::Terminated,
+            Outcome::HungUp,
         ] {
             assert_eq!(Outcome::from_code(outcome.code()), Some(outcome));
         }

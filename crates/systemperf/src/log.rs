@@ -67,12 +67,12 @@ fn process_start() -> Instant {
 
 impl LogTest {
     fn log(&self, call: &str) {
-        println!(
+        crate::output::line(&format!(
             "[{:>8.3}s] pid {} parallel index {}: {call}",
             process_start().elapsed().as_secs_f64(),
             std::process::id(),
             self.parallel_index
-        );
+        ));
     }
 
     /// Logs `call`, then fails if `point` is where this instance should fail.

@@ -165,6 +165,8 @@ impl TestResults {
 pub(crate) struct TestResultsFile {
     path: PathBuf,
     console: Console,
+    /// Whether this run wrote the file.
+    written: bool,
 }
 
 impl TestResultsFile {
@@ -173,11 +175,18 @@ impl TestResultsFile {
         Self {
             path,
             console: Console::new(),
+            written: false,
         }
     }
 }
 
 impl Reporter for TestResultsFile {
+    fn discard(&mut self) {
+        if std::mem::take(&mut self.written) {
+            crate::fs::remove_written(&self.path);
+        }
+    }
+
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
         if !summary.outcome.is_success() {
             return Ok(());
@@ -186,6 +195,7 @@ impl Reporter for TestResultsFile {
             return Ok(());
         };
         write_test_results(&self.path, &results).map_err(|error| file_error(&self.path, error))?;
+        self.written = true;
         self.console
             .line(&format!("Results written to {}", self.path.display()));
         Ok(())

@@ -20,8 +20,8 @@ struct State {
     failed: bool,
     /// Whether a failure was a usage error (bad test options: exit 2).
     usage_error: bool,
-    /// Whether the run was interrupted (here or in a worker process).
-    interrupted: bool,
+    /// The signal that interrupted the run (here or in a worker process).
+    interrupted: Option<StopSignal>,
     /// Ctrl-C signals this process itself received: the second exits at once.
     signals: u32,
     /// Cancelled from outside: the parent process said so, or it is gone.
@@ -35,10 +35,41 @@ struct State {
 #[derive(Debug)]
 pub(crate) enum ControlEvent<'a> {
     Failed(&'a Failure),
-    Interrupted,
+    Interrupted(StopSignal),
 }
 
 type Listener = Box<dyn Fn(ControlEvent<'_>) + Send + Sync>;
+
+/// A signal that stops a run (cleanup still runs); each ends the run with
+/// its own outcome, as shells report a process the signal killed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum StopSignal {
+    /// SIGINT, Ctrl-C.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+    /// SIGHUP.
+    HangUp,
+}
+
+impl StopSignal {
+    /// The outcome of a run this signal stopped.
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            StopSignal::Interrupt => Outcome::Interrupted,
+            StopSignal::Terminate => Outcome::Terminated,
+            StopSignal::HangUp => Outcome::HungUp,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "Interrupted",
+            StopSignal::Terminate => "Terminated (SIGTERM)",
+            StopSignal::HangUp => "Hung up (SIGHUP)",
+        }
+    }
+}
 
 /// The stop signals of one run, shared by the coordinator, the workers and
 /// the Ctrl-C handler.
@@ -135,50 +166,58 @@ impl RunControl {
         self.lock().failures.push(failure);
     }
 
-    /// Ctrl-C: the first stops the run (cleanup still runs); the second
-    /// Ctrl-C this process receives exits at once, for a cleanup that hangs
-    /// (killing worker processes first).
-    pub(crate) fn interrupt(&self) {
+    /// A stop signal (Ctrl-C, SIGTERM, SIGHUP): the first stops the run
+    /// (cleanup still runs); the second this process receives exits at
+    /// once, for a cleanup that hangs (killing worker processes and
+    /// removing temporary files first). The run ends with the first
+    /// signal's outcome.
+    pub(crate) fn interrupt(&self, signal: StopSignal) {
         {
             let mut state = self.lock();
             state.signals += 1;
             if state.signals > 1 {
                 if !self.quiet {
-                    eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
+                    eprintln!(
+                        "\n{} again: exiting without waiting for cleanup.",
+                        signal.name()
+                    );
                 }
                 super::reaper::kill_all();
                 crate::fs::remove_temporary_files();
-                Outcome::Interrupted.exit();
+                state.interrupted.unwrap_or(signal).outcome().exit();
             }
-            if std::mem::replace(&mut state.interrupted, true) {
-                // A worker reported this Ctrl-C first: already stopping.
+            if state.interrupted.is_some() {
+                // A worker reported this signal first: already stopping.
                 return;
             }
-            self.announce_interrupt();
+            state.interrupted = Some(signal);
+            self.announce_interrupt(signal);
             self.cancel_locked(&mut state);
         }
-        self.notify(ControlEvent::Interrupted);
+        self.notify(ControlEvent::Interrupted(signal));
     }
 
-    /// Ctrl-C reached a worker process: the run is interrupted, but this is
-    /// not a Ctrl-C of this process (a terminal sends it to both, in either
-    /// order), so it never counts towards the second one.
-    pub(crate) fn interrupt_from_worker(&self) {
+    /// A signal reached a worker process: the run is interrupted, but this
+    /// is not a signal of this process (a terminal sends Ctrl-C to both, in
+    /// either order), so it never counts towards the second one.
+    pub(crate) fn interrupt_from_worker(&self, signal: StopSignal) {
         {
             let mut state = self.lock();
-            if std::mem::replace(&mut state.interrupted, true) {
+            if state.interrupted.is_some() {
                 return;
             }
-            self.announce_interrupt();
+            state.interrupted = Some(signal);
+            self.announce_interrupt(signal);
             self.cancel_locked(&mut state);
         }
-        self.notify(ControlEvent::Interrupted);
+        self.notify(ControlEvent::Interrupted(signal));
     }
 
-    fn announce_interrupt(&self) {
+    fn announce_interrupt(&self, signal: StopSignal) {
         if !self.quiet {
             eprintln!(
-                "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
+                "\n{}: stopping, then cleaning up (press Ctrl-C again to exit at once).",
+                signal.name()
             );
         }
     }
@@ -201,7 +240,7 @@ impl RunControl {
     }
 
     fn is_cancelled_locked(state: &State) -> bool {
-        state.failed || state.interrupted || state.cancelled_remotely
+        state.failed || state.interrupted.is_some() || state.cancelled_remotely
     }
 
     /// Whether the run was stopped early (failure, Ctrl-C or the parent).
@@ -209,9 +248,9 @@ impl RunControl {
         Self::is_cancelled_locked(&self.lock())
     }
 
-    /// Whether Ctrl-C stopped the run.
+    /// Whether a signal stopped the run.
     pub(crate) fn is_interrupted(&self) -> bool {
-        self.lock().interrupted
+        self.lock().interrupted.is_some()
     }
 
     /// Waits until `deadline`; returns `false` early if the run was cancelled.
@@ -255,8 +294,8 @@ impl RunControl {
     /// The outcome of this run, as far as this control knows.
     pub(crate) fn outcome(&self) -> Outcome {
         let state = self.lock();
-        if state.interrupted {
-            Outcome::Interrupted
+        if let Some(signal) = state.interrupted {
+            signal.outcome()
         } else if state.usage_error {
             Outcome::Usage
         } else if state.failed {

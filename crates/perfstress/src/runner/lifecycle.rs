@@ -18,6 +18,8 @@ use crate::plan::Plan;
 use crate::report::{Console, Reporters};
 
 use super::control::RunControl;
+use super::panic::{catch_panic, panic_error};
+use crate::failure::{Failure, Who};
 
 /// Called at each status tick of a timed stage with the tick number (1, 2,
 /// ...) and every instance's progress.
@@ -83,7 +85,10 @@ impl<'a> Lifecycle<'a> {
                 continue;
             }
             self.reporters.stage_start(stage);
-            match stage {
+            // A panic of the framework itself (not of test code, which the
+            // stages catch) is a reported failure too: the stages after it,
+            // cleanup included, still run.
+            let ran = catch_panic(|| match stage {
                 Phase::Setup => stages.setup(),
                 Phase::PostSetup if !cancelled => stages.post_setup(),
                 Phase::Warmup => warmup = Some(self.timed(stages, stage, self.plan.warmup)),
@@ -94,6 +99,13 @@ impl<'a> Lifecycle<'a> {
                     stages.finish();
                 }
                 _ => {}
+            });
+            if let Err(payload) = ran {
+                self.control.fail(Failure {
+                    who: Who::Runner,
+                    phase: stage,
+                    error: panic_error(payload),
+                });
             }
             self.end_stage(stage);
         }
@@ -107,7 +119,15 @@ impl<'a> Lifecycle<'a> {
             coordination_seconds: stages.coordination().into_iter().collect(),
             outcome,
         };
-        match self.reporters.run_summary(&summary) {
+        let written = self.reporters.run_summary(&summary);
+        // A signal while the files were written: the run ends with the
+        // signal's outcome, and leaves no results file behind.
+        let late = self.control.outcome();
+        if outcome.is_success() && late.is_signal() {
+            self.reporters.discard();
+            return late;
+        }
+        match written {
             Ok(()) => outcome,
             Err(error) => {
                 Console::new().error(&format!("error: {error}"));

@@ -77,6 +77,8 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     }
     match RemoteStages::start(&invocation.args, &plan.shares, control.clone()) {
         Ok(mut stages) => lifecycle.run(&mut stages),
+        // Ctrl-C while the workers start: the signal's outcome.
+        Err(_) if control.is_interrupted() => control.outcome(),
         Err(error) => {
             console.error(&format!(
                 "error: cannot start the worker processes: {error}"

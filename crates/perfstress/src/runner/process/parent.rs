@@ -18,6 +18,7 @@ use super::protocol::{ToParent, ToWorker, read_message, unix_nanos_now, write_me
 use crate::failure::{Failure, Who};
 use crate::metrics::PhaseMeasurement;
 use crate::options::WORKER_OPTION;
+use crate::outcome::Outcome;
 use crate::phase::Phase;
 use crate::plan::ProcessShare;
 use crate::runner::control::RunControl;
@@ -206,7 +207,9 @@ impl RemoteStages {
                 Event::Message(_, ToParent::Failure(message)) => {
                     self.control.fail(Failure::from(message))
                 }
-                Event::Message(_, ToParent::Interrupted) => self.control.interrupt_from_worker(),
+                Event::Message(_, ToParent::Interrupted(signal)) => {
+                    self.control.interrupt_from_worker(signal)
+                }
                 Event::Message(
                     index,
                     ToParent::StageDone {
@@ -325,11 +328,13 @@ impl Stages for RemoteStages {
             worker.alive = false;
             let status = wait_with_timeout(&mut worker.child, EXIT_TIMEOUT);
             children::forget(worker.child.id());
-            // 0, 1 (its failures were reported) and 130 (Ctrl-C) are a
-            // worker's own verdicts; anything else is a crash.
+            // Any outcome's code is the worker's own verdict (its failures,
+            // usage errors and signals were reported already); anything
+            // else is a crash.
             let expected = status
                 .and_then(|status| status.code())
-                .is_some_and(|code| matches!(code, 0 | 1 | 130));
+                .and_then(Outcome::from_code)
+                .is_some();
             if !expected {
                 let pid = worker.child.id();
                 self.control.fail(Failure {

@@ -16,6 +16,7 @@ use crate::failure::{Failure, Who};
 use crate::metrics::PhaseMeasurement;
 use crate::phase::Phase;
 use crate::plan::ProcessShare;
+use crate::runner::control::StopSignal;
 
 /// Messages larger than this are refused as corrupt.
 const MAX_MESSAGE_BYTES: u32 = 1 << 30;
@@ -60,7 +61,7 @@ pub(crate) enum ToParent {
     /// An instance of the worker failed.
     Failure(FailureMessage),
     /// Ctrl-C reached the worker.
-    Interrupted,
+    Interrupted(StopSignal),
     /// The worker finished `stage`; timed stages carry their measurement.
     StageDone {
         stage: Phase,

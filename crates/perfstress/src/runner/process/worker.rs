@@ -96,7 +96,7 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, plan: Plan, options: D::Options)
             ControlEvent::Failed(failure) => {
                 sender.send(&ToParent::Failure(FailureMessage::from(failure)))
             }
-            ControlEvent::Interrupted => sender.send(&ToParent::Interrupted),
+            ControlEvent::Interrupted(signal) => sender.send(&ToParent::Interrupted(signal)),
         });
     }
     let (commands, starts) = spawn_reader(reader, control.clone());
