@@ -227,14 +227,15 @@ fn test_list(program: &str) -> String {
     list
 }
 
-/// Prints clap's message; `--help` is a success, anything else a usage error.
+/// Prints clap's message; `--help` is a success, anything else a usage
+/// error, whose message quotes the values given: secrets masked.
 fn print_clap_error(error: clap::Error) -> Outcome {
-    let _ = error.print();
-    if error.use_stderr() {
-        Outcome::Usage
-    } else {
-        Outcome::Success
+    if !error.use_stderr() {
+        let _ = error.print();
+        return Outcome::Success;
     }
+    Console::new().error(error.render().to_string().trim_end());
+    Outcome::Usage
 }
 
 #[cfg(test)]

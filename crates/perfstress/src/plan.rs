@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::fs::{OutputKind, prepare_directory, prepare_output};
 use crate::options::GlobalOptions;
 use crate::profile::profile_directory;
-use crate::redact::{is_secret, redact_url};
+use crate::redact::{is_secret, redact_url, remember_secret};
 use crate::registry::TestEntry;
 
 /// An operation that starts later than this behind its schedule counts as
@@ -206,6 +206,9 @@ fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatches) -> Vec<S
                 described.push(format!("--{long}"));
             }
         } else if is_secret(long) {
+            for value in &values {
+                remember_secret(value);
+            }
             described.push(format!("--{long} ***"));
         } else {
             let values: Vec<String> = values.iter().map(|value| redact_url(value)).collect();

@@ -9,7 +9,7 @@ use crate::failure::Failure;
 use crate::metrics::{PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
 use crate::phase::Phase;
 use crate::plan::{LATE_START_THRESHOLD, Plan};
-use crate::redact::redact_urls;
+use crate::redact::redact_text;
 
 use super::format::{format_count, format_significant};
 use super::latency::latency_table;
@@ -106,7 +106,7 @@ impl Console {
     /// phase and the whole error chain.
     /// `who` names the instance (`parallel index 3`) or process that failed.
     pub(crate) fn failure(&self, test_name: &str, who: &str, phase: &str, error: &Error) {
-        let chain: Vec<String> = error.chain().iter().map(|line| redact_urls(line)).collect();
+        let chain: Vec<String> = error.causes().map(|line| redact_text(&line)).collect();
         let mut text = format!(
             "error: {test_name} ({who}) failed in {phase}: {}",
             chain.first().map(String::as_str).unwrap_or("unknown error")
@@ -118,10 +118,10 @@ impl Console {
         self.error(&text);
     }
 
-    /// Writes a diagnostic line to stderr.
+    /// Writes a diagnostic line to stderr, secrets masked.
     pub(crate) fn error(&self, text: &str) {
         let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{text}");
+        let _ = writeln!(stderr, "{}", redact_text(text));
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     let options = match D::Options::from_arg_matches(&invocation.matches) {
         Ok(options) => options,
         Err(error) => {
-            let _ = error.print();
+            console.error(error.render().to_string().trim_end());
             return Outcome::Usage;
         }
     };
