@@ -14,6 +14,7 @@ mod tracker;
 pub use counters::{InstanceCounters, InstanceSnapshot};
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
+pub(crate) use process::available_memory_bytes;
 pub use process::{process_cpu_time, resident_memory_bytes};
 pub(crate) use run_summary::{FailureRecord, PhaseEnd, PhaseResults, RunSummary};
 pub use summary::{PhaseSummary, StatusSample, operations_per_second};
