@@ -202,6 +202,15 @@ fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Error
     )
     .next_help_heading("Test options");
     command = (entry.augment_args)(command);
+    // `--size -5` is a bad value for --size (the parser says why), not an
+    // unknown argument `-5`.
+    command = command.mut_args(|arg| {
+        if arg.get_action().takes_values() {
+            arg.allow_negative_numbers(true)
+        } else {
+            arg
+        }
+    });
     // After the test's options: their derive sets `about` from the options
     // type's doc comment, which describes the options, not the test.
     Ok(command.about(entry.description).long_about(None))

@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+// The flags' environment variables take the usual spellings: 1/0,
+// true/false, yes/no, on/off.
+use clap::builder::BoolishValueParser;
+
 /// The options every perf runner accepts, before or after the test name.
 ///
 /// Each has a `PERFSTRESS_*` environment variable; `<runner> --help` lists
@@ -33,15 +37,15 @@ pub struct GlobalOptions {
 
     /// Run the sync variant (`run_sync`, one OS thread per instance) instead
     /// of the async one (`run_async`, tasks on a tokio runtime).
-    #[arg(long, env = "PERFSTRESS_SYNC")]
+    #[arg(long, env = "PERFSTRESS_SYNC", value_parser = BoolishValueParser::new())]
     pub sync: bool,
 
     /// Keep the resources the test created: skip cleanup and global cleanup.
-    #[arg(long, env = "PERFSTRESS_NO_CLEANUP")]
+    #[arg(long, env = "PERFSTRESS_NO_CLEANUP", value_parser = BoolishValueParser::new())]
     pub no_cleanup: bool,
 
     /// Disable TLS certificate validation in the client under test.
-    #[arg(long, env = "PERFSTRESS_INSECURE")]
+    #[arg(long, env = "PERFSTRESS_INSECURE", value_parser = BoolishValueParser::new())]
     pub insecure: bool,
 
     /// Write the summary as JSON to PATH (removed when the run starts, so a
@@ -51,7 +55,7 @@ pub struct GlobalOptions {
 
     /// Record the latency of every operation of the timed run and print
     /// its percentiles.
-    #[arg(short = 'l', long, env = "PERFSTRESS_LATENCY")]
+    #[arg(short = 'l', long, env = "PERFSTRESS_LATENCY", value_parser = BoolishValueParser::new())]
     pub latency: bool,
 
     /// With --latency (or --rate): write every operation's latency as PerfAutomation's
@@ -68,7 +72,7 @@ pub struct GlobalOptions {
 
     /// Profile the timed run; write a flame graph (SVG) and a pprof
     /// protobuf per process.
-    #[arg(long, env = "PERFSTRESS_PROFILE")]
+    #[arg(long, env = "PERFSTRESS_PROFILE", value_parser = BoolishValueParser::new())]
     pub profile: bool,
 
     /// Directory for --profile's files (default: the working directory).

@@ -99,6 +99,42 @@ impl PerfTest for LogTest {
     type Options = LogOptions;
 
     async fn new(ctx: &TestContext<LogOptions>) -> Result<Self> {
+        // The first instance made in a process is the one that runs the
+        // process's global hooks: a global failure asked of another
+        // instance would silently never happen.
+        static FIRST_IN_PROCESS: std::sync::atomic::AtomicBool =
+            std::sync::atomic::AtomicBool::new(true);
+        let first = FIRST_IN_PROCESS.swap(false, std::sync::atomic::Ordering::Relaxed);
+        let options = ctx.options();
+        let global = matches!(
+            options.fail_in,
+            Some(FailurePoint::GlobalSetup | FailurePoint::GlobalCleanup)
+        );
+        if options.fail_in.is_some() && options.fail_index >= ctx.parallel() {
+            return Err(Error::new(
+                perfstress::ErrorKind::Usage,
+                format!(
+                    "--fail-index {} names no instance: the parallel indexes are 0 to {}",
+                    options.fail_index,
+                    ctx.parallel() - 1
+                ),
+            ));
+        }
+        if global && options.fail_index == ctx.parallel_index() && !first {
+            return Err(Error::new(
+                perfstress::ErrorKind::Usage,
+                format!(
+                    "--fail-in {} --fail-index {}: instance {} does not run the global hooks; only the first instance of each process does (index 0 with --processes 1)",
+                    if options.fail_in == Some(FailurePoint::GlobalSetup) {
+                        "global-setup"
+                    } else {
+                        "global-cleanup"
+                    },
+                    options.fail_index,
+                    options.fail_index
+                ),
+            ));
+        }
         let test = LogTest {
             parallel_index: ctx.parallel_index(),
             options: ctx.options().clone(),

@@ -68,7 +68,14 @@ impl TimedPhase<'_> {
             self.run_events(instances, on_tick)
         } else if let Some(rate) = plan.rate {
             self.run_timed(instances, on_tick, |index| {
-                Paced::new(clock.clone(), rate, plan.parallel, index, plan.record)
+                Paced::new(
+                    clock.clone(),
+                    rate,
+                    plan.parallel,
+                    index,
+                    plan.record,
+                    self.duration,
+                )
             })
         } else if plan.record {
             self.run_timed(instances, on_tick, |_| Recorded::new(clock.clone()))
