@@ -52,6 +52,18 @@ impl Run {
         self
     }
 
+    /// Sets environment variable `name` for the child (e.g. a
+    /// `PERFSTRESS_*` option under test).
+    pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    /// The command, to spawn with streams of the test's own choosing.
+    pub fn into_command(self) -> Command {
+        self.command
+    }
+
     /// Kill the child and fail after `timeout` instead of [`CHILD_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -1,0 +1,365 @@
+//! Hostile input and faults (issue 12, files, security, bad input, exit
+//! codes): each test reproduces what used to go wrong.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::common::*;
+
+/// A quick successful run: NoOpTest for a fifth of a second.
+fn quick(test: &str) -> Run {
+    systemperf(test).duration(0.2).warmup(0).processes(1)
+}
+
+#[test]
+fn help_and_usage_errors_touch_no_results_file() {
+    for args in [
+        &["NoOpTest", "--help"][..],
+        &["NoOpTest", "--bogus"],
+        &["--help"],
+    ] {
+        let results = TempPath::stale("untouched");
+        runner().args(args).results(&results).run();
+        assert!(results.exists(), "{args:?} removed the results file");
+    }
+}
+
+#[test]
+fn a_results_option_that_took_a_test_name_is_a_usage_error() {
+    let output = runner()
+        .args(["--test-results", "NoOpTest", "-d", "1"])
+        .outcome(Outcome::Usage);
+    assert!(
+        output
+            .stderr
+            .contains("--test-results took the test name 'NoOpTest' as its path"),
+        "{}",
+        output.dump()
+    );
+    // Framework options without a test are a usage error, not the list.
+    let output = runner().args(["-d", "1"]).outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("no test to run"),
+        "{}",
+        output.dump()
+    );
+}
+
+#[test]
+fn what_is_not_a_regular_file_is_never_replaced() {
+    let directory = TempDir::new("not-regular");
+    let target = directory.path().join("target.json");
+    std::fs::write(&target, "keep me").unwrap();
+    let link = directory.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = directory.path().join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (path, why) in [
+        (&link, "a symbolic link"),
+        (&directory.path().to_path_buf(), "a directory"),
+    ] {
+        let output = quick("NoOpTest")
+            .option("--test-results", path.to_str().unwrap())
+            .outcome(Outcome::Usage);
+        assert!(output.stderr.contains(why), "{why}\n{}", output.dump());
+        assert!(
+            !output.stdout.contains("=== Setup ==="),
+            "{}",
+            output.dump()
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+
+    // A pipe with a reader is written through, and stays a pipe.
+    let reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    quick("NoOpTest")
+        .option("--test-results", fifo.to_str().unwrap())
+        .ok();
+    let read = reader.wait_with_output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(json["test_name"], "NoOpTest");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}
+
+#[test]
+fn devices_are_written_through() {
+    let before = std::fs::symlink_metadata("/dev/null").unwrap();
+    quick("NoOpTest").option("--test-results", "/dev/null").ok();
+    quick("NoOpTest")
+        .latency()
+        .option("--results-file", "/dev/null")
+        .ok();
+    let after = std::fs::symlink_metadata("/dev/null").unwrap();
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    assert!(
+        after.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+    assert_eq!(before.rdev(), after.rdev());
+    // The standard output, piped: the JSON comes out there.
+    let output = quick("NoOpTest")
+        .option("--test-results", "/dev/stdout")
+        .ok();
+    assert!(
+        output.stdout.contains("\"test_name\": \"NoOpTest\""),
+        "{}",
+        output.dump()
+    );
+}
+
+#[test]
+fn unwritable_paths_are_found_before_setup() {
+    let directory = TempDir::new("unwritable");
+    let missing = directory.path().join("no-such-dir").join("r.json");
+    let output = quick("NoOpTest")
+        .option("--test-results", missing.to_str().unwrap())
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("cannot be written"),
+        "{}",
+        output.dump()
+    );
+    assert!(
+        !output.stdout.contains("=== Setup ==="),
+        "{}",
+        output.dump()
+    );
+    let output = quick("NoOpTest")
+        .arg("--profile")
+        .option("--profile-path", "/proc/no-such-dir")
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("--profile-path"),
+        "{}",
+        output.dump()
+    );
+    assert!(
+        !output.stdout.contains("=== Setup ==="),
+        "{}",
+        output.dump()
+    );
+}
+
+#[test]
+fn sigterm_and_sighup_have_their_own_exit_codes() {
+    for (signal, outcome, name) in [
+        (libc::SIGTERM, Outcome::Terminated, "Terminated"),
+        (libc::SIGHUP, Outcome::HungUp, "Hung up"),
+    ] {
+        let results = TempPath::stale("signal");
+        let mut child = systemperf("SleepTest")
+            .option("--initial-delay-ms", 50)
+            .duration(30)
+            .warmup(0)
+            .processes(1)
+            .results(&results)
+            .start();
+        child.wait_for(Duration::from_secs(10), |line| line == "=== Tests ===");
+        child.wait_for_status_line(Duration::from_secs(5));
+        child.signal(signal);
+        let output = child.finish();
+        output.assert_outcome(outcome);
+        assert!(output.stderr.contains(name), "{}", output.dump());
+        assert!(
+            output.stdout.contains("=== Cleanup ==="),
+            "cleanup ran\n{}",
+            output.dump()
+        );
+        assert!(!results.exists(), "no results file\n{}", output.dump());
+    }
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_measurement() {
+    let tests: &[&str] = if cfg!(feature = "http") {
+        &["HttpGetTest", "LogTest"]
+    } else {
+        &["LogTest"]
+    };
+    for &test in tests {
+        let results = TempPath::new("closed-stdout");
+        let child = quick(test)
+            .results(&results)
+            .into_command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end at once, as `| head -1` does after a line.
+        let mut child = child;
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{test}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            results.json()["total_operations"].as_u64().unwrap() > 0,
+            "{test}"
+        );
+    }
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn secrets_in_bad_input_are_masked() {
+    let output = runner()
+        .args([
+            "HttpGetTest",
+            "-d",
+            "1",
+            "--url",
+            "https://user:hunter2secret@127.0.0.1/x?sig=SIGSECRET",
+        ])
+        .outcome(Outcome::Usage);
+    for secret in ["hunter2secret", "SIGSECRET"] {
+        assert!(!output.stderr.contains(secret), "{}", output.dump());
+        assert!(!output.stdout.contains(secret), "{}", output.dump());
+    }
+    assert!(output.stderr.contains("--url"), "{}", output.dump());
+}
+
+#[test]
+fn the_worker_token_is_not_on_the_command_line() {
+    let mut child = systemperf("SleepTest")
+        .option("--initial-delay-ms", 50)
+        .parallel(2)
+        .processes(2)
+        .duration(3)
+        .warmup(0)
+        .start();
+    child.wait_for(Duration::from_secs(10), |line| line == "=== Tests ===");
+    let workers = children_of(child.pid());
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    for worker in workers {
+        let command_line = std::fs::read(format!("/proc/{worker}/cmdline")).unwrap();
+        let arguments: Vec<String> = command_line
+            .split(|byte| *byte == 0)
+            .map(|argument| String::from_utf8_lossy(argument).into_owned())
+            .collect();
+        let spec = arguments
+            .iter()
+            .skip_while(|argument| *argument != "--perfstress-worker")
+            .nth(1)
+            .expect("a worker's spec");
+        assert_eq!(spec.split(',').count(), 2, "address and index only: {spec}");
+    }
+    child.signal(libc::SIGINT);
+    child.finish().assert_outcome(Outcome::Interrupted);
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|candidate| {
+            std::fs::read_to_string(format!("/proc/{candidate}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // `pid (name) state ppid ...`: the name may hold spaces.
+                    let after = &stat[stat.rfind(')')? + 2..];
+                    after.split(' ').nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn bad_numbers_are_usage_errors() {
+    for (args, needle) in [
+        (&["NoOpTest", "--rate", "1e-30"][..], "--rate"),
+        (&["NoOpTest", "--rate", "1e-12"], "--rate"),
+        (&["NoOpTest", "-d", "1e-10"], "--duration"),
+        (
+            &["SleepTest", "--initial-delay-ms", "-5"],
+            "invalid value '-5'",
+        ),
+    ] {
+        let output = runner().args(args).outcome(Outcome::Usage);
+        assert!(
+            output.stderr.contains(needle),
+            "{args:?}\n{}",
+            output.dump()
+        );
+    }
+    let output = runner()
+        .args(["LogTest", "--fail-in", "global-setup", "--fail-index", "1"])
+        .args(["-p", "2", "--processes", "1", "-d", "1", "-w", "0"])
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("does not run the global hooks"),
+        "{}",
+        output.dump()
+    );
+}
+
+#[test]
+fn a_rate_never_starts_an_operation_at_the_deadline() {
+    let results = TempPath::new("rate-exact");
+    quick("NoOpTest")
+        .rate(500)
+        .duration(2)
+        .results(&results)
+        .ok();
+    assert_eq!(results.json()["total_operations"].as_u64(), Some(1000));
+}
+
+#[test]
+fn flags_from_the_environment_take_the_usual_spellings() {
+    for (value, sync) in [("0", false), ("false", false), ("1", true), ("yes", true)] {
+        let output = quick("NoOpTest").env("PERFSTRESS_SYNC", value).ok();
+        let options = output.section("Options");
+        assert_eq!(options[0].ends_with(" sync"), sync, "{value}: {options:?}");
+    }
+}
+
+#[test]
+fn latency_memory_is_bounded() {
+    // Histograms grow with the latencies: 20,000 instances of a no-op fit
+    // in well under a gigabyte and a half (they took 5.3 GB).
+    let results = TempPath::new("latency-memory");
+    // Memory is sampled at each status line: run past the first one.
+    quick("NoOpTest")
+        .parallel(20_000)
+        .duration(1.5)
+        .latency()
+        .results(&results)
+        .ok();
+    let memory = results.json()["average_memory_use"].as_u64().unwrap();
+    assert!(memory < 1_500_000_000, "{memory} bytes");
+    // And what cannot fit is refused before it starts.
+    let output = quick("NoOpTest")
+        .parallel(100_000)
+        .latency()
+        .rate(1_000_000)
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("MiB of histograms"),
+        "{}",
+        output.dump()
+    );
+}
