@@ -77,6 +77,9 @@ pub(crate) struct PhaseResults {
     pub(crate) rate: Option<RateResults>,
     /// Files `--profile` wrote.
     pub(crate) profile_files: Vec<String>,
+    /// After the warm-up, with `--results-file`: the entries the timed run
+    /// will write at the warm-up's rate.
+    pub(crate) projected_operations: Option<u64>,
 }
 
 impl PhaseResults {
@@ -122,6 +125,8 @@ impl PhaseResults {
             latency,
             rate,
             profile_files: measurement.profile_files,
+            projected_operations: (phase == Phase::Warmup && plan.results_file.is_some())
+                .then(|| (summary.operations_per_second * plan.duration.as_secs_f64()) as u64),
             summary,
         }
     }

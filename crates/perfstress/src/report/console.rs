@@ -15,6 +15,12 @@ use super::format::{format_count, format_significant};
 use super::latency::latency_table;
 use super::reporter::Reporter;
 
+/// Entries of a `--results-file` past which PerfAutomation (which reads it
+/// into one string) is in trouble.
+const RESULTS_FILE_ENTRIES_LIMIT: u64 = 30_000_000;
+/// Bytes of one entry, about: `{"Time":0.0123,"Size":-1},`.
+const RESULTS_FILE_ENTRY_BYTES: u64 = 25;
+
 /// The results line of a phase, in the family's format (PerfAutomation
 /// parses it with `\((.*) ops/s`).
 pub(crate) fn results_line(summary: &PhaseSummary) -> String {
@@ -192,6 +198,17 @@ impl Reporter for Console {
                 format_count(rate.late_starts),
                 format_count(rate.started),
                 LATE_START_THRESHOLD.as_millis(),
+            ));
+        }
+        if let Some(entries) = results
+            .projected_operations
+            .filter(|entries| *entries > RESULTS_FILE_ENTRIES_LIMIT)
+        {
+            self.error(&format!(
+                "warning: at the warm-up's rate, --results-file will hold about {} entries (about {} MB); PerfAutomation reads it into one string and manages about {} million: use a shorter --duration or rely on --latency's percentiles",
+                format_count(entries),
+                format_count(entries.saturating_mul(RESULTS_FILE_ENTRY_BYTES) / 1_000_000),
+                RESULTS_FILE_ENTRIES_LIMIT / 1_000_000
             ));
         }
         for path in &results.profile_files {
