@@ -126,7 +126,7 @@ impl PhaseResults {
             rate,
             profile_files: measurement.profile_files,
             projected_operations: (phase == Phase::Warmup && plan.results_file.is_some())
-                .then(|| (summary.operations_per_second * plan.duration.as_secs_f64()) as u64),
+                .then_some((summary.operations_per_second * plan.duration.as_secs_f64()) as u64),
             summary,
         }
     }
