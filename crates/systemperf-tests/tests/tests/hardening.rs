@@ -363,3 +363,23 @@ fn latency_memory_is_bounded() {
         output.dump()
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn profiling_leaves_no_temporary_file() {
+    let temporary = TempDir::new("profile-tmp");
+    let profiles = TempDir::new("profile-out");
+    quick("NoOpTest")
+        .parallel(2)
+        .processes(2)
+        .duration(0.5)
+        .profile(&profiles)
+        .env("TMPDIR", temporary.path())
+        .ok();
+    let left: Vec<_> = std::fs::read_dir(temporary.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in the temporary directory: {left:?}");
+    assert_eq!(profiles.files().len(), 4, "an SVG and a pb per process");
+}
