@@ -229,6 +229,10 @@ fn test_list(program: &str) -> String {
     let mut list = format!(
         "Tests (run one with `{program} <TEST> [options]`; `{program} <TEST> --help` shows its options):\n"
     );
+    // A suite's bench target is run through cargo, which needs `--`.
+    if program == "perf" {
+        list.push_str("  (through cargo: `cargo bench --bench perf -- <TEST> [options]`)\n");
+    }
     for entry in tests {
         list.push_str(&format!("  {:width$}  {}\n", entry.name, entry.description));
     }

@@ -11,7 +11,8 @@ mod run_summary;
 mod summary;
 mod tracker;
 
-pub use counters::{InstanceCounters, InstanceSnapshot};
+pub(crate) use counters::InstanceCounters;
+pub use counters::InstanceSnapshot;
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
 pub(crate) use process::available_memory_bytes;
