@@ -42,6 +42,16 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         .map(|stem| program_name(&stem.to_string_lossy()))
         .unwrap_or_else(|| "perf".to_owned());
     let console = Console::new();
+    // clap would blame a bad variable on "one or more arguments".
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("PERFSTRESS_") && value.to_str().is_none() {
+            console.error(&format!(
+                "error: environment variable {name} is not valid UTF-8; fix or unset it"
+            ));
+            return Outcome::Usage;
+        }
+    }
     if let Some(duplicates) = registry::duplicate_names() {
         console.error(&format!("error: {duplicates}"));
         return Outcome::Usage;

@@ -383,3 +383,55 @@ fn profiling_leaves_no_temporary_file() {
     assert!(left.is_empty(), "left in the temporary directory: {left:?}");
     assert_eq!(profiles.files().len(), 4, "an SVG and a pb per process");
 }
+
+#[test]
+fn messages_name_the_real_cause() {
+    // A bad environment variable is named, not blamed on "arguments".
+    let output = quick("NoOpTest")
+        .env(
+            "PERFSTRESS_DURATION",
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff"),
+        )
+        .outcome(Outcome::Usage);
+    assert!(
+        output
+            .stderr
+            .contains("PERFSTRESS_DURATION is not valid UTF-8"),
+        "{}",
+        output.dump()
+    );
+    // A path too long says so, not "cannot remove the old results file".
+    let long = std::env::temp_dir().join(format!("{}.json", "x".repeat(300)));
+    let output = quick("NoOpTest")
+        .option("--test-results", long.to_str().unwrap())
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("File name too long"),
+        "{}",
+        output.dump()
+    );
+    assert!(
+        !output.stderr.contains("cannot remove"),
+        "{}",
+        output.dump()
+    );
+    // A usage error of a test in a multi-process run is reported once per
+    // instance, without "worker process exited with code 2" lines.
+    let output = systemperf("LogTest")
+        .parallel(2)
+        .processes(2)
+        .duration(1)
+        .warmup(0)
+        .args(["--fail-in", "new", "--fail-index", "5"])
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("names no instance"),
+        "{}",
+        output.dump()
+    );
+    assert!(
+        !output.stderr.contains("exited with code"),
+        "{}",
+        output.dump()
+    );
+}
