@@ -244,7 +244,11 @@ fn test_list(program: &str) -> String {
         list.push_str("  (through cargo: `cargo bench --bench perf -- <TEST> [options]`)\n");
     }
     for entry in tests {
-        list.push_str(&format!("  {:width$}  {}\n", entry.name, entry.description));
+        list.push_str(&format!("  {:width$}  {}", entry.name, entry.description));
+        if !entry.aliases.is_empty() {
+            list.push_str(&format!(" (also: {})", entry.aliases.join(", ")));
+        }
+        list.push('\n');
     }
     list.pop();
     list
