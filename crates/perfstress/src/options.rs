@@ -7,6 +7,8 @@ use std::time::Duration;
 // true/false, yes/no, on/off.
 use clap::builder::BoolishValueParser;
 
+use crate::threshold::{Threshold, parse_threshold};
+
 /// The options every perf runner accepts, before or after the test name.
 ///
 /// Each has a `PERFSTRESS_*` environment variable; `<runner> --help` lists
@@ -84,6 +86,13 @@ pub struct GlobalOptions {
     )]
     pub profile_path: Option<PathBuf>,
 
+    /// A bound on a figure of the timed run, checked after it; repeatable
+    /// (or `;`-separated): `ops/s>1000`, `p99<50ms`, `error_rate<0.1%`,
+    /// `rss<200MiB`, `cpu<150%`. A bound that fails exits 3.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold,
+          action = clap::ArgAction::Append, value_delimiter = ';', env = "PERFSTRESS_THRESHOLD")]
+    pub(crate) thresholds: Vec<Threshold>,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub(crate) bench: bool,
@@ -119,6 +128,7 @@ impl Default for GlobalOptions {
             rate: None,
             profile: false,
             profile_path: None,
+            thresholds: Vec::new(),
             bench: false,
             perfstress_worker: None,
         }

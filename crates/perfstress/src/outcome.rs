@@ -11,6 +11,7 @@ use std::process::ExitCode;
 /// | [`Success`](Outcome::Success) | 0 |
 /// | [`Failed`](Outcome::Failed): an operation, a hook, a panic, a worker process | 1 |
 /// | [`Usage`](Outcome::Usage): an unknown test, a bad option | 2 |
+/// | [`GateFailed`](Outcome::GateFailed): the run succeeded, but a `--threshold` failed | 3 |
 /// | [`Interrupted`](Outcome::Interrupted): Ctrl-C (SIGINT) | 130 |
 /// | [`Terminated`](Outcome::Terminated): SIGTERM | 143 |
 /// | [`HungUp`](Outcome::HungUp): SIGHUP | 129 |
@@ -27,6 +28,8 @@ pub enum Outcome {
     Failed,
     /// The command line (or the test's configuration) is wrong.
     Usage,
+    /// The run succeeded, but a CI gate (a `--threshold`) failed.
+    GateFailed,
     /// Ctrl-C (SIGINT) stopped the run; cleanup still ran.
     Interrupted,
     /// SIGTERM stopped the run; cleanup still ran.
@@ -42,6 +45,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::Failed => 1,
             Outcome::Usage => 2,
+            Outcome::GateFailed => 3,
             Outcome::Interrupted => 130,
             Outcome::Terminated => 143,
             Outcome::HungUp => 129,
@@ -55,6 +59,7 @@ impl Outcome {
             0 => Some(Outcome::Success),
             1 => Some(Outcome::Failed),
             2 => Some(Outcome::Usage),
+            3 => Some(Outcome::GateFailed),
             130 => Some(Outcome::Interrupted),
             143 => Some(Outcome::Terminated),
             129 => Some(Outcome::HungUp),
@@ -65,6 +70,12 @@ impl Outcome {
     /// Whether the run succeeded.
     pub const fn is_success(self) -> bool {
         matches!(self, Outcome::Success)
+    }
+
+    /// Whether the run measured what it was asked to (it succeeded, or only
+    /// a gate failed): its results files are written.
+    pub(crate) const fn has_results(self) -> bool {
+        matches!(self, Outcome::Success | Outcome::GateFailed)
     }
 
     /// Whether a signal stopped the run.
@@ -104,6 +115,7 @@ mod tests {
             Outcome::Success,
             Outcome::Failed,
             Outcome::Usage,
+            Outcome::GateFailed,
             Outcome::Interrupted,
             Outcome::Terminated,
             Outcome::HungUp,

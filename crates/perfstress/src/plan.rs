@@ -14,6 +14,7 @@ use crate::options::GlobalOptions;
 use crate::profile::profile_directory;
 use crate::redact::{is_secret, redact_url, remember_secret};
 use crate::registry::TestEntry;
+use crate::threshold::Threshold;
 
 /// An operation that starts later than this behind its schedule counts as
 /// a late start.
@@ -85,6 +86,8 @@ pub(crate) struct Plan {
     /// The test's `--size` in bytes, if it has one: the size of each
     /// operation, as PerfAutomation reports it.
     pub(crate) operation_size: Option<u64>,
+    /// `--threshold`s, checked after the timed run.
+    pub(crate) thresholds: Vec<Threshold>,
 }
 
 impl Plan {
@@ -128,6 +131,15 @@ impl Plan {
         if timing.records_latency() {
             check_latency_memory(global.parallel, timing)?;
         }
+        if let Some(threshold) = global
+            .thresholds
+            .iter()
+            .find(|threshold| threshold.needs_latency() && !timing.records_latency())
+        {
+            return usage(format!(
+                "--threshold {threshold} needs the latency recorded: add --latency (or --rate)"
+            ));
+        }
         if global.profile && !crate::profile::AVAILABLE {
             return usage(
                 "--profile is not available in this build: it needs a Unix system and perfstress's `profile` feature (on by default; see the perf target's Cargo.toml)"
@@ -152,6 +164,7 @@ impl Plan {
             results_file: global.results_file.clone(),
             test_options: describe_test_options(entry, matches),
             operation_size: operation_size(entry, matches),
+            thresholds: global.thresholds.clone(),
         })
     }
 

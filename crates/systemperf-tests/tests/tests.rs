@@ -10,6 +10,8 @@ mod common;
 mod events;
 #[path = "tests/failures.rs"]
 mod failures;
+#[path = "tests/gates.rs"]
+mod gates;
 #[path = "tests/hardening.rs"]
 mod hardening;
 #[cfg(feature = "http")]

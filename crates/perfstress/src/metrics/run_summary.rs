@@ -7,6 +7,7 @@ use crate::failure::Failure;
 use crate::outcome::Outcome;
 use crate::phase::Phase;
 use crate::plan::Plan;
+use crate::threshold::{LatencyFigure, Metric, Threshold};
 
 use super::{LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
 
@@ -153,6 +154,57 @@ impl From<&Failure> for FailureRecord {
     }
 }
 
+/// A `--threshold` and what the timed run measured of its metric.
+#[derive(Clone, Debug)]
+pub(crate) struct ThresholdResult {
+    /// The bound.
+    pub(crate) threshold: Threshold,
+    /// The figure, in the metric's base unit; `None` where it could not
+    /// be measured (which fails the bound).
+    pub(crate) measured: Option<f64>,
+    /// Whether the bound held.
+    pub(crate) passed: bool,
+}
+
+impl ThresholdResult {
+    /// Checks every threshold of `plan` against the timed run's `run`.
+    pub(crate) fn evaluate(plan: &Plan, run: Option<&PhaseResults>) -> Vec<Self> {
+        plan.thresholds
+            .iter()
+            .map(|threshold| {
+                let measured = run.and_then(|run| measure(threshold.metric, run));
+                ThresholdResult {
+                    threshold: threshold.clone(),
+                    passed: measured.is_some_and(|value| threshold.holds(value)),
+                    measured,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The figure of `metric` in `run`, in the metric's base unit.
+fn measure(metric: Metric, run: &PhaseResults) -> Option<f64> {
+    match metric {
+        Metric::OperationsPerSecond => Some(run.summary.operations_per_second),
+        Metric::Operations => Some(run.summary.total_operations as f64),
+        // Any failed operation fails the run (and thresholds are checked
+        // on successful runs only), so a run that got here had none.
+        Metric::ErrorRate => Some(0.0),
+        Metric::Rss => run.average_memory_bytes.map(|bytes| bytes as f64),
+        Metric::Cpu => run.cpu_percent,
+        Metric::Latency(figure) => {
+            let latency = run.latency.as_ref()?;
+            Some(match figure {
+                LatencyFigure::Mean => latency.service.mean.as_secs_f64(),
+                LatencyFigure::Percentile(percentile) => {
+                    latency.record.service.percentile(percentile).as_secs_f64()
+                }
+            })
+        }
+    }
+}
+
 /// Everything a run produced, built once at its end.
 #[derive(Clone, Debug)]
 pub(crate) struct RunSummary<'a> {
@@ -174,6 +226,8 @@ pub(crate) struct RunSummary<'a> {
     pub(crate) failures: Vec<FailureRecord>,
     /// With several processes: seconds spent coordinating them, by what.
     pub(crate) coordination_seconds: BTreeMap<String, f64>,
+    /// Each `--threshold` and whether it held (successful runs only).
+    pub(crate) thresholds: Vec<ThresholdResult>,
     /// How the run ended (before any reporter wrote its files).
     pub(crate) outcome: Outcome,
 }

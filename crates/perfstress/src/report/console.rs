@@ -10,10 +10,25 @@ use crate::metrics::{PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSam
 use crate::phase::Phase;
 use crate::plan::{LATE_START_THRESHOLD, Plan};
 use crate::redact::redact_text;
+use crate::threshold::Metric;
 
 use super::format::{format_count, format_significant};
 use super::latency::latency_table;
 use super::reporter::Reporter;
+
+/// A measured figure of `metric` (in its base unit) with its unit.
+fn format_measured(metric: Metric, value: f64) -> String {
+    match metric {
+        Metric::Latency(_) => {
+            super::latency::format_latency(std::time::Duration::from_secs_f64(value))
+        }
+        Metric::Rss => format!("{} MiB", format_significant(value / (1024.0 * 1024.0))),
+        Metric::Cpu => format!("{} %", format_significant(value)),
+        Metric::ErrorRate => format!("{} %", format_significant(value * 100.0)),
+        Metric::OperationsPerSecond => format!("{} ops/s", format_significant(value)),
+        Metric::Operations => format_count(value as u64),
+    }
+}
 
 /// Entries of a `--results-file` past which PerfAutomation (which reads it
 /// into one string) is in trouble.
@@ -230,8 +245,40 @@ impl Reporter for Console {
         self.line("");
     }
 
-    fn run_summary(&mut self, _summary: &RunSummary<'_>) -> Result<(), Error> {
+    fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
         self.stage("Finished");
+        if !summary.thresholds.is_empty() {
+            self.stage("Thresholds");
+            let width = summary
+                .thresholds
+                .iter()
+                .map(|result| result.threshold.text.len())
+                .max()
+                .unwrap_or(0);
+            for result in &summary.thresholds {
+                let measured = result
+                    .measured
+                    .map(|value| format_measured(result.threshold.metric, value))
+                    .unwrap_or_else(|| "not measured".to_owned());
+                self.line(&format!(
+                    "  {:width$}  measured {:>14}  {}",
+                    result.threshold.text,
+                    measured,
+                    if result.passed { "pass" } else { "FAIL" }
+                ));
+            }
+            let failed = summary
+                .thresholds
+                .iter()
+                .filter(|result| !result.passed)
+                .count();
+            if failed > 0 {
+                self.error(&format!(
+                    "error: {failed} of {} thresholds failed (exit code 3)",
+                    summary.thresholds.len()
+                ));
+            }
+        }
         Ok(())
     }
 }

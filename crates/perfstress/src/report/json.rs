@@ -66,6 +66,11 @@ pub(crate) struct TestResults {
     /// With --rate: operations that started more than 1 ms behind schedule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) late_starts: Option<u64>,
+    /// Each `--threshold`: the expression, the measured value (in the
+    /// metric's base unit: seconds, bytes, a fraction, percent of a core),
+    /// and whether it held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) thresholds: Vec<ThresholdResults>,
     /// The perfstress version that measured this.
     pub(crate) perfstress_version: String,
 }
@@ -100,6 +105,17 @@ impl From<&crate::metrics::LatencySummary> for LatencyResults {
             max_ms: ms(summary.max),
         }
     }
+}
+
+/// A `--threshold` in the results file.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ThresholdResults {
+    /// The expression, as given.
+    pub(crate) threshold: String,
+    /// The figure measured, in the metric's base unit.
+    pub(crate) measured: Option<f64>,
+    /// Whether the bound held.
+    pub(crate) passed: bool,
 }
 
 /// One instance's figures in the results file.
@@ -156,6 +172,15 @@ impl TestResults {
                 .map(LatencyResults::from),
             target_rate: run.rate.map(|rate| rate.target),
             late_starts: run.rate.map(|rate| rate.late_starts),
+            thresholds: summary
+                .thresholds
+                .iter()
+                .map(|result| ThresholdResults {
+                    threshold: result.threshold.text.clone(),
+                    measured: result.measured,
+                    passed: result.passed,
+                })
+                .collect(),
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }
@@ -188,7 +213,7 @@ impl Reporter for TestResultsFile {
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.is_success() {
+        if !summary.outcome.has_results() {
             return Ok(());
         }
         let Some(results) = TestResults::new(summary) else {
@@ -250,6 +275,7 @@ mod tests {
             corrected_latency: None,
             target_rate: None,
             late_starts: None,
+            thresholds: vec![],
             perfstress_version: "0.1.0".into(),
         };
         write_test_results(&path, &results).unwrap();

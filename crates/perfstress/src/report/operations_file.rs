@@ -37,7 +37,7 @@ impl Reporter for OperationsFile {
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.is_success() {
+        if !summary.outcome.has_results() {
             return Ok(());
         }
         let Some(latency) = summary.run.as_ref().and_then(|run| run.latency.as_ref()) else {

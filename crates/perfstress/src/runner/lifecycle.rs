@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::metrics::{
     FailureRecord, InstanceSnapshot, PhaseEnd, PhaseMeasurement, PhaseResults, RunSummary,
-    StatusSample,
+    StatusSample, ThresholdResult,
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
@@ -110,20 +110,31 @@ impl<'a> Lifecycle<'a> {
             self.end_stage(stage);
         }
 
-        let outcome = self.control.outcome();
+        let mut outcome = self.control.outcome();
+        let thresholds = if outcome.is_success() {
+            ThresholdResult::evaluate(self.plan, run.as_ref())
+        } else {
+            Vec::new()
+        };
+        // A run that worked but fails a gate: its files are still written
+        // (CI wants the numbers), and it exits 3.
+        if thresholds.iter().any(|result| !result.passed) {
+            outcome = Outcome::GateFailed;
+        }
         let summary = RunSummary {
             plan: self.plan,
             warmup,
             run,
             failures: std::mem::take(&mut self.failures),
             coordination_seconds: stages.coordination().into_iter().collect(),
+            thresholds,
             outcome,
         };
         let written = self.reporters.run_summary(&summary);
         // A signal while the files were written: the run ends with the
         // signal's outcome, and leaves no results file behind.
         let late = self.control.outcome();
-        if outcome.is_success() && late.is_signal() {
+        if outcome.has_results() && late.is_signal() {
             self.reporters.discard();
             return late;
         }
@@ -131,7 +142,7 @@ impl<'a> Lifecycle<'a> {
             Ok(()) => outcome,
             Err(error) => {
                 Console::new().error(&format!("error: {error}"));
-                if outcome.is_success() {
+                if outcome.has_results() {
                     Outcome::Failed
                 } else {
                     outcome
