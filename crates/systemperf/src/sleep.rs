@@ -1,11 +1,22 @@
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use perfstress::{PerfTest, Result, TestContext};
 
 /// Options of [`SleepTest`].
+///
+/// Each instance keeps an absolute schedule: operation `k` of a run of
+/// consecutive operations wakes at `start + d0 + d1 + ... + dk` (each `d`
+/// the delay of that operation), so the time a wake-up comes late (timer
+/// slack, tokio's millisecond tick, a busy CPU) does not add up, and the
+/// reported rate is `parallel / delay` whatever the timer's resolution.
+/// A pause between two operations (the framework between warm-up and the
+/// timed run, or `--rate` waiting) restarts the schedule at the next call,
+/// so no operation is ever skipped to catch up on a pause.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SleepOptions {
-    /// Delay of each operation of instance 0, in milliseconds.
+    /// Delay of each operation of instance 0, in milliseconds. Operations
+    /// follow an absolute schedule (each wakes at the previous one's
+    /// scheduled wake-up plus its delay), so timer slack does not accumulate.
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub initial_delay_ms: u64,
 
@@ -30,11 +41,22 @@ fn parse_factor(text: &str) -> std::result::Result<f64, String> {
 /// The longest single sleep, so that growth factors cannot overflow.
 const MAX_DELAY_SECONDS: f64 = 86_400.0;
 
+/// A pause of the caller at least this long between one operation's return
+/// and the next call restarts the schedule. Inside a phase the operation
+/// loop calls again within a microsecond (a wake-up that comes late is
+/// inside the operation, and is what the schedule absorbs); between warm-up
+/// and the timed run, or while `--rate` waits, the pause is longer, and an
+/// operation must not be shortened to make up for it.
+const RESTART_AFTER_PAUSE: Duration = Duration::from_micros(500);
+
 /// Sleeps per operation, so its throughput is known in advance:
-/// `parallel / delay` operations per second (with growth factors 1).
+/// `parallel / delay` operations per second (with growth factors 1), on an
+/// absolute schedule per instance (see [`SleepOptions`]).
 pub struct SleepTest {
     delay_seconds: f64,
     iteration_growth_factor: f64,
+    /// The last operation's scheduled wake-up and when it returned.
+    last: Option<(Instant, Instant)>,
 }
 
 impl SleepTest {
@@ -42,6 +64,27 @@ impl SleepTest {
         let delay = Duration::from_secs_f64(self.delay_seconds.min(MAX_DELAY_SECONDS));
         self.delay_seconds *= self.iteration_growth_factor;
         delay
+    }
+
+    /// The scheduled wake-up of an operation called at `now`: its delay
+    /// after the previous operation's scheduled wake-up, or after `now` if
+    /// there is none or the caller paused since it returned.
+    fn next_wake(&mut self, now: Instant) -> Instant {
+        let delay = self.next_delay();
+        let base = match self.last {
+            Some((wake, returned))
+                if now.saturating_duration_since(returned) < RESTART_AFTER_PAUSE =>
+            {
+                wake
+            }
+            _ => now,
+        };
+        base + delay
+    }
+
+    /// The operation scheduled to wake at `wake` returns at `now`.
+    fn returned(&mut self, wake: Instant, now: Instant) {
+        self.last = Some((wake, now));
     }
 }
 
@@ -57,16 +100,28 @@ impl PerfTest for SleepTest {
             delay_seconds: options.initial_delay_ms as f64 / 1000.0
                 * options.instance_growth_factor.powi(exponent),
             iteration_growth_factor: options.iteration_growth_factor,
+            last: None,
         })
     }
 
     fn run_sync(&mut self) -> Result<()> {
-        std::thread::sleep(self.next_delay());
+        let wake = self.next_wake(Instant::now());
+        // `thread::sleep` sleeps at least as long as asked (it resumes after
+        // a signal), so the wake-up is never early.
+        if let Some(wait) = wake.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        self.returned(wake, Instant::now());
         Ok(())
     }
 
     async fn run_async(&mut self) -> Result<()> {
-        tokio::time::sleep(self.next_delay()).await;
+        let wake = self.next_wake(Instant::now());
+        // Already due (catching up on a late wake-up): no timer at all.
+        if wake > Instant::now() {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+        }
+        self.returned(wake, Instant::now());
         Ok(())
     }
 }
@@ -88,6 +143,62 @@ mod tests {
         assert_eq!(test.next_delay(), Duration::from_millis(400));
         assert_eq!(test.next_delay(), Duration::from_millis(600));
         assert_eq!(test.next_delay(), Duration::from_millis(900));
+    }
+
+    fn sleep_test(delay_ms: u64) -> SleepTest {
+        SleepTest {
+            delay_seconds: delay_ms as f64 / 1000.0,
+            iteration_growth_factor: 1.0,
+            last: None,
+        }
+    }
+
+    #[test]
+    fn late_wake_ups_do_not_accumulate() {
+        let mut test = sleep_test(10);
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let first = test.next_wake(start);
+        assert_eq!(first, start + ms(10));
+        // It woke 3 ms late; the next call follows at once: the next
+        // wake-up stays on the schedule, 20 ms after the start.
+        test.returned(first, first + ms(3));
+        let second = test.next_wake(first + ms(3) + Duration::from_micros(1));
+        assert_eq!(second, start + ms(20));
+        // 15 ms late: the next one is already due (it does not sleep).
+        test.returned(second, second + ms(15));
+        let third = test.next_wake(second + ms(15));
+        assert_eq!(third, start + ms(30));
+        assert!(third < second + ms(15));
+    }
+
+    #[test]
+    fn a_pause_of_the_caller_restarts_the_schedule() {
+        let mut test = sleep_test(10);
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let first = test.next_wake(start);
+        test.returned(first, first);
+        // The caller comes back 50 ms later (the next phase): a whole
+        // delay from then, nothing made up for the pause.
+        let resumed = first + ms(50);
+        assert_eq!(test.next_wake(resumed), resumed + ms(10));
+    }
+
+    #[test]
+    fn growth_applies_to_each_scheduled_step() {
+        let mut test = sleep_test(100);
+        test.iteration_growth_factor = 2.0;
+        let start = Instant::now();
+        let mut now = start;
+        let mut wakes = Vec::new();
+        for _ in 0..4 {
+            let wake = test.next_wake(now);
+            test.returned(wake, wake);
+            wakes.push(wake.duration_since(start).as_millis());
+            now = wake;
+        }
+        assert_eq!(wakes, [100, 300, 700, 1500]);
     }
 
     #[test]

@@ -61,6 +61,11 @@ pub(crate) struct LatencyRecord {
     pub(crate) corrected: Option<LatencyHistogram>,
     /// With a target rate: operations that started late.
     pub(crate) late_starts: u64,
+    /// The real resolution of the clock the latencies were read with, in
+    /// nanoseconds, measured at the start of the phase (the coarsest of
+    /// the processes once merged); 0 if not measured.
+    #[serde(default)]
+    pub(crate) clock_resolution_ns: f64,
 }
 
 impl LatencyRecord {
@@ -73,6 +78,7 @@ impl LatencyRecord {
             _ => {}
         }
         self.late_starts += other.late_starts;
+        self.clock_resolution_ns = self.clock_resolution_ns.max(other.clock_resolution_ns);
     }
 }
 
@@ -87,6 +93,7 @@ mod tests {
         let process = |first: u64, cpu: f64, nanos: u64| {
             let mut latency = LatencyRecord::default();
             latency.service.record_nanos(nanos);
+            latency.clock_resolution_ns = first as f64;
             PhaseMeasurement {
                 snapshots: vec![InstanceSnapshot {
                     completed_operations: first,
@@ -105,7 +112,9 @@ mod tests {
         assert_eq!(merged.cpu_seconds, Some(3.0));
         assert_eq!(merged.wall_seconds, 2.0);
         assert_eq!(merged.average_memory_bytes, Some(20));
-        assert_eq!(merged.latency.unwrap().service.count(), 2);
+        let latency = merged.latency.unwrap();
+        assert_eq!(latency.service.count(), 2);
+        assert_eq!(latency.clock_resolution_ns, 2.0, "the coarsest clock");
         assert_eq!(merged.profile_files, vec!["p1", "p2"]);
     }
 }

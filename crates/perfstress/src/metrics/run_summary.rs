@@ -31,6 +31,10 @@ pub(crate) struct LatencyResults {
     pub(crate) service: LatencySummary,
     /// With `--rate`: from each operation's scheduled start.
     pub(crate) corrected: Option<LatencySummary>,
+    /// The real resolution of the latency clock, in nanoseconds, measured
+    /// at the start of the phase (the coarsest of the processes); `None`
+    /// if it was not measured.
+    pub(crate) clock_resolution_ns: Option<f64>,
 }
 
 /// With `--rate`: how well the schedule was kept.
@@ -95,6 +99,7 @@ impl PhaseResults {
         let wall = measurement.wall_seconds;
         let latency = measurement.latency.map(|record| LatencyResults {
             service: record.service.summary(),
+            clock_resolution_ns: Some(record.clock_resolution_ns).filter(|ns| *ns > 0.0),
             corrected: record
                 .corrected
                 .as_ref()

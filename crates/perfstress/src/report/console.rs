@@ -13,7 +13,7 @@ use crate::redact::redact_text;
 use crate::threshold::Metric;
 
 use super::format::{format_count, format_significant};
-use super::latency::latency_table;
+use super::latency::{clock_resolution_line, latency_table};
 use super::reporter::Reporter;
 
 /// A measured figure of `metric` (in its base unit) with its unit.
@@ -195,6 +195,9 @@ impl Reporter for Console {
             self.stage("Latency Distribution");
             for line in latency_table(&latency.service) {
                 self.line(&line);
+            }
+            if let Some(resolution) = latency.clock_resolution_ns {
+                self.line(&clock_resolution_line(resolution));
             }
             if let Some(corrected) = &latency.corrected {
                 self.line("");

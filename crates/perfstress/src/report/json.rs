@@ -88,6 +88,11 @@ pub(crate) struct LatencyResults {
     pub(crate) min_ms: f64,
     /// Largest latency.
     pub(crate) max_ms: f64,
+    /// The real resolution of the clock the latencies were read with, in
+    /// nanoseconds, measured at the start of the timed run (the coarsest of
+    /// the processes). Only in `latency`: both distributions use one clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) clock_resolution_ns: Option<f64>,
 }
 
 impl From<&crate::metrics::LatencySummary> for LatencyResults {
@@ -103,6 +108,7 @@ impl From<&crate::metrics::LatencySummary> for LatencyResults {
             mean_ms: ms(summary.mean),
             min_ms: ms(summary.min),
             max_ms: ms(summary.max),
+            clock_resolution_ns: None,
         }
     }
 }
@@ -161,10 +167,10 @@ impl TestResults {
                 })
                 .collect(),
             coordination_seconds: summary.coordination_seconds.clone(),
-            latency: run
-                .latency
-                .as_ref()
-                .map(|latency| LatencyResults::from(&latency.service)),
+            latency: run.latency.as_ref().map(|latency| LatencyResults {
+                clock_resolution_ns: latency.clock_resolution_ns,
+                ..LatencyResults::from(&latency.service)
+            }),
             corrected_latency: run
                 .latency
                 .as_ref()

@@ -44,6 +44,16 @@ pub(crate) fn latency_table(summary: &LatencySummary) -> Vec<String> {
     lines
 }
 
+/// The line under the latency table that tells the clock's measured
+/// resolution: `clock resolution 0.4762 ns (measured at the start;
+/// latencies are kept in whole nanoseconds)`.
+pub(crate) fn clock_resolution_line(resolution_ns: f64) -> String {
+    format!(
+        "clock resolution {} ns (measured at the start; latencies are kept in whole nanoseconds)",
+        format_significant(resolution_ns)
+    )
+}
+
 fn format_percentile(percentile: f64) -> String {
     if percentile.fract() == 0.0 {
         format!("{percentile:.0}")
@@ -80,5 +90,14 @@ mod tests {
         assert_eq!(lines[0], "     50%        0.007000 ms      7.000 µs");
         assert_eq!(lines[1], "   99.9%           3.000 ms      3.000 ms");
         assert!(lines[2].contains("10 operations"));
+    }
+
+    #[test]
+    fn clock_resolution_keeps_four_digits() {
+        assert_eq!(
+            clock_resolution_line(10.0),
+            "clock resolution 10.00 ns (measured at the start; latencies are kept in whole nanoseconds)"
+        );
+        assert!(clock_resolution_line(0.47619).starts_with("clock resolution 0.4762 ns "));
     }
 }

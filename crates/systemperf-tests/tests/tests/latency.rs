@@ -93,7 +93,29 @@ fn check_distribution(
         .and_then(|(_, count)| count.strip_suffix(" operations"))
         .and_then(parse_grouped);
     assert_eq!(count, Some(total as f64), "{heading}: {summary:?}");
-    assert_eq!(lines[PERCENTILES.len() + 1], "", "{heading}: {lines:#?}");
+    let mut end = PERCENTILES.len() + 1;
+    if key == "latency" {
+        // `clock resolution 0.9524 ns (measured at the start; ...)`: the
+        // latency clock's real step, as the results file has it.
+        let line = lines[end];
+        let printed = line
+            .strip_prefix("clock resolution ")
+            .and_then(|rest| rest.split_once(" ns"))
+            .and_then(|(number, _)| parse_grouped(number))
+            .unwrap_or_else(|| {
+                panic!("{heading}: {line:?} should be the clock resolution\n{dump}")
+            });
+        let stored = number(&latency["clock_resolution_ns"], "clock_resolution_ns");
+        assert_close(printed, stored, 0.0006, "clock resolution");
+        // A TSC steps by well under a nanosecond to 10 ns; a clocksource
+        // in 100 ns units would still be under a microsecond.
+        assert!(
+            stored > 0.0 && stored < 1000.0,
+            "clock resolution {stored} ns"
+        );
+        end += 1;
+    }
+    assert_eq!(lines[end], "", "{heading}: {lines:#?}");
 
     let min = number(&latency["min_ms"], "min_ms");
     let mean = number(&latency["mean_ms"], "mean_ms");
@@ -108,7 +130,8 @@ fn check_distribution(
 }
 
 /// `SleepTest --initial-delay-ms 50 -p 2 -d 2 -w 0 --latency`: every
-/// operation takes 50 ms (a sleep overshoots, never undershoots), whether
+/// operation takes 50 ms on average (on SleepTest's absolute schedule, one
+/// that follows a late wake-up is shorter by as much), whether
 /// the histograms come from one process or are merged from two workers.
 fn check_sleep_latency(sync: bool, processes: usize) {
     let _timing = timing_sensitive();
@@ -146,8 +169,10 @@ fn sleep_latency_attempt(sync: bool, processes: usize) -> Result<(), String> {
         "{dump}"
     );
     let total = output.results("Tests").total;
-    expect((74..=80).contains(&total), || {
-        format!("2 instances x 20 operations of 50 ms in 2 s, got {total}\n{dump}")
+    // 40 each; the one due exactly at the deadline may start just before
+    // the deadline is seen, and then completes and counts.
+    expect((74..=82).contains(&total), || {
+        format!("2 instances x 40 operations of 50 ms in 2 s, got {total}\n{dump}")
     })?;
 
     let json = results.json();
@@ -156,10 +181,14 @@ fn sleep_latency_attempt(sync: bool, processes: usize) -> Result<(), String> {
     let p50 = percentiles[0];
     let min = number(&json["latency"]["min_ms"], "min_ms");
     let max = number(&json["latency"]["max_ms"], "max_ms");
-    assert!(
-        min >= 50.0 * (1.0 - PRECISION),
-        "no 50 ms sleep takes less than 50 ms: min {min}\n{dump}"
-    );
+    // SleepTest keeps an absolute schedule: an operation that follows a
+    // late wake-up is that much shorter, so the mean is the delay and no
+    // operation is skipped or cut in half.
+    let mean = number(&json["latency"]["mean_ms"], "mean_ms");
+    within(mean, 50.0, 0.02, "mean latency of 50 ms operations")?;
+    expect(min >= 25.0, || {
+        format!("a 50 ms operation took {min} ms\n{dump}")
+    })?;
     expect(p50 <= 53.0, || {
         format!("p50 of a 50 ms sleep is {p50} ms (more than 6% over)\n{dump}")
     })?;
@@ -339,10 +368,11 @@ fn infeasible_rate_attempt() -> Result<(), String> {
         "corrected_latency",
         total,
     );
-    assert!(
-        service[0] >= 100.0 * (1.0 - PRECISION),
-        "service time of a 100 ms sleep: {service:?}"
-    );
+    // On SleepTest's absolute schedule an operation after a late wake-up
+    // is that much shorter: the median is about 100 ms, not above it.
+    expect(service[0] >= 97.0, || {
+        format!("service time of a 100 ms sleep: {service:?}")
+    })?;
     expect(service[0] <= 106.0, || {
         format!("service time p50 {} ms for a 100 ms sleep", service[0])
     })?;

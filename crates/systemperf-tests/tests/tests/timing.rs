@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 /// `SleepTest --initial-delay-ms 100 -p 2 -d 2 -w 0`: two instances of 10
-/// ops/s each, so 20 ops/s, 20 operations per instance (the operation in
-/// flight at the deadline completes and counts); in one process or in two
+/// ops/s each, so 20 ops/s, 20 operations per instance (21 if the one due
+/// at the deadline started before it: the operation in flight at the
+/// deadline completes and counts); in one process or in two
 /// worker processes, whose figures the parent merges.
 fn check_sleep_rate(sync: bool, processes: usize) {
     let _timing = timing_sensitive();
@@ -55,7 +56,9 @@ fn sleep_rate_attempt(sync: bool, processes: usize) -> Result<(), String> {
         0.05,
         "ops/s of the results line",
     )?;
-    expect((38..=40).contains(&line.total), || {
+    // The operation due exactly at the deadline (SleepTest's schedule is
+    // absolute) may start just before the deadline is seen, and counts.
+    expect((38..=42).contains(&line.total), || {
         format!(
             "2 instances x 20 operations of 100 ms in 2 s, got {}\n{}",
             line.total,
@@ -132,7 +135,7 @@ fn sleep_rate_attempt(sync: bool, processes: usize) -> Result<(), String> {
         assert_eq!(instance["parallel_index"], index);
         let completed = instance["completed_operations"].as_u64().unwrap();
         let last = instance["last_completion_seconds"].as_f64().unwrap();
-        expect((19..=20).contains(&completed), || {
+        expect((19..=21).contains(&completed), || {
             format!("instance {index}: {instance}")
         })?;
         expect((1.9..2.2).contains(&last), || {
@@ -332,4 +335,133 @@ fn busy_sync_instances_do_not_starve_status_lines() {
 fn busy_worker_processes_do_not_starve_status_lines() {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     check_busy_status_lines(false, cores, 2);
+}
+
+/// The timed phase ends within 10 ms of `--duration`, seen from outside:
+/// from the moment the `=== Tests ===` header comes through the pipe to
+/// the moment its results line does (the phase's start, its `-d 1`, the
+/// deadline, the operations in flight, and the figures from every
+/// process). SleepTest with 1 ms operations, so the operation in flight at
+/// the deadline adds at most a millisecond.
+fn check_phase_end(sync: bool, processes: usize) {
+    let _timing = timing_sensitive();
+    retry_timing(|| phase_end_attempt(sync, processes));
+}
+
+/// The slack allowed between the header and the results line beyond the
+/// duration.
+const PHASE_END_SLACK: Duration = Duration::from_millis(10);
+
+fn phase_end_attempt(sync: bool, processes: usize) -> Result<(), String> {
+    let mut child = systemperf("SleepTest")
+        .option("--initial-delay-ms", 1)
+        .parallel(8)
+        .processes(processes)
+        .duration(1)
+        .warmup(0)
+        .sync(sync)
+        .start();
+    child.wait_for(Duration::from_secs(10), |line| line == "=== Tests ===");
+    let header = Instant::now();
+    child.wait_for(Duration::from_secs(10), |line| {
+        line.starts_with("Completed ")
+    });
+    let elapsed = header.elapsed();
+    let output = child.finish();
+    output.assert_outcome(Outcome::Success);
+    let duration = Duration::from_secs(1);
+    expect(
+        elapsed >= duration && elapsed <= duration + PHASE_END_SLACK,
+        || {
+            format!(
+                "-d 1, {} process(es), sync {sync}: the results line came {elapsed:?} after the header\n{}",
+                processes,
+                output.dump()
+            )
+        },
+    )
+}
+
+#[test]
+fn timed_phase_ends_within_10_ms_of_the_duration_async() {
+    check_phase_end(false, 1);
+}
+
+#[test]
+fn timed_phase_ends_within_10_ms_of_the_duration_sync() {
+    check_phase_end(true, 1);
+}
+
+#[test]
+fn timed_phase_ends_within_10_ms_of_the_duration_async_two_processes() {
+    check_phase_end(false, 2);
+}
+
+#[test]
+fn timed_phase_ends_within_10_ms_of_the_duration_sync_two_processes() {
+    check_phase_end(true, 2);
+}
+
+/// SleepTest's rate is `parallel / delay` for every delay from 1 ms, in
+/// one process or split over two, for 1 to 64 instances: each instance
+/// keeps an absolute schedule, so neither timer slack nor tokio's 1 ms
+/// tick adds up. The tolerance (3%) holds on a loaded 2-core machine; on
+/// an idle one every point reads within 1% (BENCHMARKS.md). Short runs
+/// (0.5 s, 1 s for 100 ms delays: 10 operations per instance), one after
+/// another; a point that is off is run once more.
+fn check_sleep_grid(sync: bool) {
+    let _timing = timing_sensitive();
+    for delay_ms in [1u64, 10, 100] {
+        let duration = if delay_ms >= 100 { "1" } else { "0.5" };
+        for parallel in [1usize, 8, 64] {
+            for processes in [1usize, 2] {
+                retry_timing(|| sleep_grid_point(sync, delay_ms, parallel, processes, duration));
+            }
+        }
+    }
+}
+
+const SLEEP_GRID_TOLERANCE: f64 = 0.03;
+
+fn sleep_grid_point(
+    sync: bool,
+    delay_ms: u64,
+    parallel: usize,
+    processes: usize,
+    duration: &str,
+) -> Result<(), String> {
+    let results = TempPath::new("sleep-grid");
+    systemperf("SleepTest")
+        .option("--initial-delay-ms", delay_ms)
+        .parallel(parallel)
+        .processes(processes)
+        .duration(duration)
+        .warmup(0)
+        .sync(sync)
+        .results(&results)
+        .ok();
+    let json = results.json();
+    let ops = json["operations_per_second"]
+        .as_f64()
+        .expect("ops/s is a number");
+    let expected = parallel as f64 * 1000.0 / delay_ms as f64;
+    within(
+        ops,
+        expected,
+        SLEEP_GRID_TOLERANCE,
+        &format!(
+            "SleepTest --initial-delay-ms {delay_ms} -p {parallel} --processes {processes} -d {duration}{}",
+            if sync { " --sync" } else { "" }
+        ),
+    )
+}
+
+#[test]
+fn sleep_test_reads_parallel_over_delay_async() {
+    check_sleep_grid(false);
+}
+
+#[test]
+fn sleep_test_reads_parallel_over_delay_sync() {
+    check_sleep_grid(true);
 }

@@ -23,7 +23,7 @@ use crate::test::TestContext;
 
 use self::driver::Driver;
 use self::timed::TimedPhase;
-use self::timing::TimingPlan;
+use self::timing::{TimingPlan, clock_resolution_ns};
 
 /// The tokio runtime that runs the hooks and async instances.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -44,6 +44,13 @@ pub(crate) struct LocalStages<D: Driver> {
     counters: Arc<[InstanceCounters]>,
     control: Arc<RunControl>,
     runtime: tokio::runtime::Runtime,
+    /// The latency clock, calibrated when the stages are made (the first
+    /// calibration of a process takes a while: not between a stage's
+    /// header and its start).
+    clock: quanta::Clock,
+    /// Its real resolution in nanoseconds, measured once, with latency
+    /// recording (0 without).
+    clock_resolution_ns: f64,
     global_setup_ran: bool,
     events_started: bool,
     cleaned_up: bool,
@@ -61,6 +68,12 @@ impl<D: Driver> LocalStages<D> {
         let counters = (0..share.count)
             .map(|_| InstanceCounters::default())
             .collect();
+        let clock = quanta::Clock::new();
+        let clock_resolution_ns = if plan.timing.records_latency() {
+            clock_resolution_ns(&clock)
+        } else {
+            0.0
+        };
         Self {
             plan,
             share,
@@ -69,6 +82,8 @@ impl<D: Driver> LocalStages<D> {
             counters,
             control,
             runtime,
+            clock,
+            clock_resolution_ns,
             global_setup_ran: false,
             events_started: false,
             cleaned_up: false,
@@ -147,6 +162,8 @@ impl<D: Driver> LocalStages<D> {
                 rate: self.plan.timing.rate(),
                 parallel: self.plan.parallel,
             },
+            clock: &self.clock,
+            clock_resolution_ns: self.clock_resolution_ns,
         };
         self.control.set_phase(phase);
         let profiler = self.start_profiler(phase);

@@ -2,7 +2,7 @@
 //! tick once a second from the coordinating thread, end at the deadline,
 //! collect the figures.
 
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::{AbortHandle, Abortable};
@@ -36,6 +36,10 @@ pub(crate) struct TimedPhase<'a> {
     /// soon as every instance is ready.
     pub(crate) agree_start: Option<&'a dyn Fn() -> Instant>,
     pub(crate) timing: TimingPlan,
+    /// The latency clock (calibrated) and its measured resolution in
+    /// nanoseconds (0 if not measured).
+    pub(crate) clock: &'a quanta::Clock,
+    pub(crate) clock_resolution_ns: f64,
 }
 
 /// What a phase saw besides the counters.
@@ -62,9 +66,9 @@ impl TimedPhase<'_> {
             .iter()
             .flatten()
             .any(|test| test.event_counter().is_some());
-        let clock = quanta::Clock::new();
+        let clock = self.clock;
         let plan = self.timing;
-        let readings = if is_event_test {
+        let mut readings = if is_event_test {
             self.run_events(instances, on_tick)
         } else if let Some(rate) = plan.rate {
             self.run_timed(instances, on_tick, |index| {
@@ -82,6 +86,9 @@ impl TimedPhase<'_> {
         } else {
             self.run_timed(instances, on_tick, |_| Untimed)
         };
+        if let Some(latency) = &mut readings.latency {
+            latency.clock_resolution_ns = self.clock_resolution_ns;
+        }
         let snapshots = self
             .counters
             .iter()
@@ -123,7 +130,7 @@ impl TimedPhase<'_> {
     ) -> (Vec<u64>, Vec<T>) {
         self.control.begin_phase(Vec::new());
         let barrier = Barrier::new(instances.len() + 1);
-        let start_cell = OnceLock::new();
+        let start_cell = StartSignal::default();
         std::thread::scope(|scope| {
             let mut threads = Vec::with_capacity(instances.len());
             for (offset, slot) in instances.iter_mut().enumerate() {
@@ -140,7 +147,7 @@ impl TimedPhase<'_> {
                     .name(format!("perfstress-instance-{parallel_index}"))
                     .spawn_scoped(scope, move || {
                         barrier.wait();
-                        let start = wait_for_start(start_cell);
+                        let start = start_cell.wait();
                         let outcome = catch_panic(|| {
                             run_sync_loop(test, counters, control.stop_flag(), start, &mut timing)
                         });
@@ -160,7 +167,7 @@ impl TimedPhase<'_> {
             }
             barrier.wait();
             let start = self.agreed_start();
-            let _ = start_cell.set(start);
+            start_cell.set(start);
             let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
             let timings = threads
                 .into_iter()
@@ -177,14 +184,15 @@ impl TimedPhase<'_> {
         make: impl Fn(usize) -> T,
     ) -> (Vec<u64>, Vec<T>) {
         let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
-        let start_cell = Arc::new(OnceLock::new());
+        // Tasks wait for the start without spinning (see `StartSignal`).
+        let (start_sender, start_cell) = tokio::sync::watch::channel(None::<Instant>);
         let (abort_handles, registrations): (Vec<_>, Vec<_>) =
             instances.iter().map(|_| AbortHandle::new_pair()).unzip();
         self.control.begin_phase(abort_handles);
         let mut tasks = Vec::with_capacity(instances.len());
         for ((offset, slot), registration) in instances.iter_mut().enumerate().zip(registrations) {
             let mut test = slot.take().expect("every instance exists in a timed phase");
-            let (barrier, start_cell) = (barrier.clone(), start_cell.clone());
+            let (barrier, mut start_cell) = (barrier.clone(), start_cell.clone());
             let counters = self.counters.clone();
             let control = self.control.clone();
             let parallel_index = self.first_index + offset;
@@ -192,11 +200,10 @@ impl TimedPhase<'_> {
             let mut timing = make(parallel_index);
             tasks.push(self.runtime.spawn(async move {
                 barrier.wait().await;
-                let start = loop {
-                    match start_cell.get() {
-                        Some(start) => break *start,
-                        None => tokio::task::yield_now().await,
-                    }
+                let start = match start_cell.wait_for(Option::is_some).await {
+                    Ok(start) => start.expect("waited for a start"),
+                    // The coordinator is gone (it panicked): start now.
+                    Err(_) => Instant::now(),
                 };
                 let work = CatchPanic::new(run_async_loop(
                     &mut test,
@@ -219,7 +226,7 @@ impl TimedPhase<'_> {
         }
         self.runtime.block_on(barrier.wait());
         let start = self.agreed_start();
-        let _ = start_cell.set(start);
+        start_sender.send_replace(Some(start));
         let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
         let finished = self.runtime.block_on(futures::future::join_all(tasks));
         let mut timings = Vec::with_capacity(finished.len());
@@ -345,11 +352,39 @@ impl TimedPhase<'_> {
     }
 }
 
-fn wait_for_start(start_cell: &OnceLock<Instant>) -> Instant {
-    loop {
-        if let Some(start) = start_cell.get() {
-            return *start;
+/// The start of a phase, set once by the coordinating thread, waited for
+/// by the instance threads. They block rather than spin: spinning threads
+/// (as many as instances) would take the CPU from the coordinator and, in a
+/// worker process, from the thread that reads the parent's messages,
+/// delaying the start itself by milliseconds on a busy machine.
+#[derive(Default)]
+struct StartSignal {
+    start: Mutex<Option<Instant>>,
+    set: Condvar,
+}
+
+impl StartSignal {
+    fn set(&self, start: Instant) {
+        *self
+            .start
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(start);
+        self.set.notify_all();
+    }
+
+    fn wait(&self) -> Instant {
+        let mut start = self
+            .start
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if let Some(start) = *start {
+                return start;
+            }
+            start = self
+                .set
+                .wait(start)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        std::thread::yield_now();
     }
 }

@@ -123,6 +123,7 @@ impl Timing for Recorded {
             service: self.histogram,
             corrected: None,
             late_starts: 0,
+            clock_resolution_ns: 0.0,
         })
     }
 }
@@ -283,8 +284,59 @@ impl Timing for Paced {
             service: self.service,
             corrected: Some(self.corrected),
             late_starts: self.late_starts,
+            clock_resolution_ns: 0.0,
         })
     }
+}
+
+/// Raw readings in the burst that measures the clock's resolution (about
+/// 100 µs of reading the TSC).
+const RESOLUTION_READS: usize = 10_000;
+
+/// The real resolution of `clock`, in nanoseconds: the step by which its
+/// raw readings advance, converted with the clock's own scale.
+///
+/// The step is the greatest common divisor of the differences between
+/// consecutive distinct readings over a short burst. (Not their smallest
+/// difference: that is bounded below by what one reading costs, ~10 ns,
+/// whatever the step.) An Intel TSC advances by 1 at its nominal
+/// frequency (0.48 ns at 2.1 GHz); a clock that advances in coarser steps
+/// (a TSC updated once per 10 ns by a multiplier, a clocksource counting in
+/// 100 ns units) shows that step. `quanta`'s conversion from raw counts to
+/// nanoseconds is a multiply and shift with a large shift, so it adds no
+/// step of its own beyond the whole nanoseconds the histograms keep.
+pub(crate) fn clock_resolution_ns(clock: &quanta::Clock) -> f64 {
+    let mut readings = [0u64; RESOLUTION_READS];
+    for reading in readings.iter_mut() {
+        *reading = clock.raw();
+    }
+    let step = raw_step(&readings);
+    // Nanoseconds per raw unit, at the full precision of the clock's scale.
+    const SPAN: u64 = 1 << 40;
+    let nanos_per_unit = clock.delta_as_nanos(0, SPAN) as f64 / SPAN as f64;
+    step as f64 * nanos_per_unit
+}
+
+/// The greatest common divisor of the differences between consecutive
+/// distinct `readings` (1 if they never advanced).
+fn raw_step(readings: &[u64]) -> u64 {
+    let mut step = 0;
+    for pair in readings.windows(2) {
+        if pair[1] > pair[0] {
+            step = gcd(step, pair[1] - pair[0]);
+            if step == 1 {
+                break;
+            }
+        }
+    }
+    step.max(1)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 fn duration_nanos(duration: Duration) -> u64 {
@@ -294,6 +346,23 @@ fn duration_nanos(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_step_is_the_common_divisor_of_the_advances() {
+        // A TSC advancing by 26 per 10 ns, read every ~13 ns.
+        assert_eq!(raw_step(&[1000, 1026, 1026, 1052, 1104, 1130]), 26);
+        // A TSC advancing by 1: any two coprime differences give 1.
+        assert_eq!(raw_step(&[5, 30, 52, 77]), 1);
+        // A clock that never advanced during the burst.
+        assert_eq!(raw_step(&[7, 7, 7]), 1);
+    }
+
+    #[test]
+    fn this_clock_has_a_resolution() {
+        let resolution = clock_resolution_ns(&quanta::Clock::new());
+        eprintln!("clock resolution here: {resolution} ns");
+        assert!(resolution.is_finite() && resolution > 0.0, "{resolution}");
+    }
 
     #[test]
     fn recorded_times_each_operation() {
