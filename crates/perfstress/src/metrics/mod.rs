@@ -15,6 +15,6 @@ pub use counters::{InstanceCounters, InstanceSnapshot};
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
 pub use process::{process_cpu_time, resident_memory_bytes};
-pub(crate) use run_summary::{FailureRecord, PhaseEnd, PhaseResults, RunSummary};
+pub(crate) use run_summary::{FailureRecord, Lagging, PhaseEnd, PhaseResults, RunSummary};
 pub use summary::{PhaseSummary, StatusSample, operations_per_second};
 pub(crate) use tracker::OperationTracker;

@@ -116,9 +116,16 @@ impl RunControl {
             .store(Self::is_cancelled_locked(&state), Ordering::Relaxed);
     }
 
-    /// Ends the current phase (its deadline passed).
+    /// Ends the current phase (its deadline passed). The async workers of
+    /// the phase stay abortable until they are collected
+    /// ([`tasks_collected`](Self::tasks_collected)): an operation still in
+    /// flight is given the grace period, and Ctrl-C must still stop it.
     pub(crate) fn end_phase(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Every async worker of the phase has returned (or was abandoned).
+    pub(crate) fn tasks_collected(&self) {
         self.lock().abort_handles.clear();
     }
 
@@ -137,11 +144,18 @@ impl RunControl {
 
     /// Ctrl-C: the first stops the run (cleanup still runs); the second
     /// Ctrl-C this process receives exits at once, for a cleanup that hangs
-    /// (killing worker processes first).
+    /// (killing worker processes first). A worker process never exits on a
+    /// second signal: its parent kills it on its own second Ctrl-C, and a
+    /// parent that dies sends it SIGTERM once per exiting thread (Linux's
+    /// parent-death signal), which must not cut its cleanup short (a
+    /// worker bounds that cleanup itself).
     pub(crate) fn interrupt(&self) {
         {
             let mut state = self.lock();
             state.signals += 1;
+            if state.signals > 1 && self.quiet {
+                return;
+            }
             if state.signals > 1 {
                 if !self.quiet {
                     eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
