@@ -26,6 +26,10 @@ struct State {
     signals: u32,
     /// Cancelled from outside: the parent process said so, or it is gone.
     cancelled_remotely: bool,
+    /// In a worker process: when the parent was found gone.
+    orphaned_at: Option<Instant>,
+    /// When the run was interrupted.
+    interrupted_at: Option<Instant>,
     /// Aborts the async workers of the phase in progress.
     abort_handles: Vec<AbortHandle>,
 }
@@ -164,6 +168,7 @@ impl RunControl {
                 crate::fs::remove_temporary_files();
                 Outcome::Interrupted.exit();
             }
+            state.interrupted_at.get_or_insert_with(Instant::now);
             if std::mem::replace(&mut state.interrupted, true) {
                 // A worker reported this Ctrl-C first: already stopping.
                 return;
@@ -180,6 +185,7 @@ impl RunControl {
     pub(crate) fn interrupt_from_worker(&self) {
         {
             let mut state = self.lock();
+            state.interrupted_at.get_or_insert_with(Instant::now);
             if std::mem::replace(&mut state.interrupted, true) {
                 return;
             }
@@ -203,6 +209,23 @@ impl RunControl {
         let mut state = self.lock();
         state.cancelled_remotely = true;
         self.cancel_locked(&mut state);
+    }
+
+    /// A worker process whose parent is gone: stops the run like
+    /// [`cancel_remotely`](Self::cancel_remotely), and nobody waits for its
+    /// operations any more (see [`orphaned_at`](Self::orphaned_at)).
+    pub(crate) fn orphan(&self) {
+        let mut state = self.lock();
+        state.orphaned_at.get_or_insert_with(Instant::now);
+        state.cancelled_remotely = true;
+        self.cancel_locked(&mut state);
+    }
+
+    /// When the run was interrupted (Ctrl-C here or in a worker), and when
+    /// this worker process found its parent gone, if they happened.
+    pub(crate) fn hurried_at(&self) -> (Option<Instant>, Option<Instant>) {
+        let state = self.lock();
+        (state.interrupted_at, state.orphaned_at)
     }
 
     fn cancel_locked(&self, state: &mut State) {

@@ -23,6 +23,9 @@ use crate::runner::testing;
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the wait for the loops in the grace period looks for Ctrl-C.
 const GRACE_POLL: Duration = Duration::from_millis(20);
+/// How long the loops still get once Ctrl-C comes in the grace period, or
+/// the parent of a worker process is gone.
+const HURRY: Duration = Duration::from_secs(1);
 /// How long an async task aborted at the end of the grace period may take
 /// to return its instance.
 const ABORT_WAIT: Duration = Duration::from_secs(1);
@@ -258,7 +261,8 @@ impl TimedPhase<'_> {
                     Error::msg(format!(
                         "an operation was still running {}: abandoned (a thread cannot be stopped, so this instance is not cleaned up)",
                         if interrupted {
-                            "when Ctrl-C cut the grace period short".to_owned()
+                            "when Ctrl-C (or the parent's death) cut the grace period short"
+                                .to_owned()
                         } else {
                             format!("{} after the phase stopped (--grace)", describe_seconds(self.grace))
                         },
@@ -270,20 +274,28 @@ impl TimedPhase<'_> {
     }
 
     /// Waits for the instances' loops to return after the phase stopped:
-    /// at most the grace period from now, less if Ctrl-C comes meanwhile
-    /// (then returns `true`). `next(timeout)` waits at most `timeout` for
-    /// one of `count` loops.
+    /// at most the grace period from now; at most [`HURRY`] more if Ctrl-C
+    /// comes meanwhile, or in a worker whose parent is gone (nobody waits
+    /// for its figures), so an operation about to complete still does.
+    /// Returns whether the wait was cut short. `next(timeout)` waits at
+    /// most `timeout` for one of `count` loops.
     fn wait_in_grace(&self, count: usize, mut next: impl FnMut(Duration) -> Wait) -> bool {
-        let deadline = Instant::now() + self.grace;
-        let interrupted = self.control.is_interrupted();
+        let began = Instant::now();
+        let grace_deadline = began + self.grace;
         let mut left = count;
         while left > 0 {
-            if !interrupted && self.control.is_interrupted() {
-                return true;
-            }
+            let (interrupted_at, orphaned_at) = self.control.hurried_at();
+            // A Ctrl-C that stopped the phase leaves it the whole grace period.
+            let hurry_deadline = [interrupted_at.filter(|at| *at >= began), orphaned_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|at| at + HURRY)
+                .filter(|deadline| *deadline < grace_deadline);
+            let deadline = hurry_deadline.unwrap_or(grace_deadline);
             let now = Instant::now();
             if now >= deadline {
-                return false;
+                return hurry_deadline.is_some();
             }
             match next((deadline - now).min(GRACE_POLL)) {
                 Wait::Progress => left -= 1,

@@ -26,8 +26,9 @@ use super::protocol::{
 };
 use crate::runner::testing;
 
-/// An orphaned worker (its parent died) has the grace period plus this
-/// long to finish its operations and clean up; then it exits regardless.
+/// An orphaned worker (its parent died) has this long to finish its
+/// operations (at most 1 s of them, whatever `--grace`) and clean up; then
+/// it exits regardless.
 const ORPHAN_CLEANUP: Duration = Duration::from_secs(10);
 
 /// What the parent told this worker on its command line: where to connect
@@ -106,7 +107,7 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, plan: Plan, options: D::Options)
             ControlEvent::Interrupted => sender.send(&ToParent::Interrupted),
         });
     }
-    let (commands, starts) = spawn_reader(reader, control.clone(), plan.grace + ORPHAN_CLEANUP);
+    let (commands, starts) = spawn_reader(reader, control.clone(), ORPHAN_CLEANUP);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -226,7 +227,7 @@ fn spawn_reader(
                     Ok(Some(ToWorker::Assign { .. })) => continue,
                     Ok(Some(ToWorker::Exit)) => Command::Exit,
                     Ok(None) | Err(_) => {
-                        control.cancel_remotely();
+                        control.orphan();
                         Command::Orphaned
                     }
                 };
