@@ -52,9 +52,9 @@ impl Run {
         self
     }
 
-    /// Sets environment variable `name` for the child (e.g. a
-    /// `PERFSTRESS_*` option under test).
-    pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+    /// Sets environment variable `name` for the child (also a
+    /// `PERFSTRESS_*` one, which the child otherwise never inherits).
+    pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.command.env(name, value);
         self
     }

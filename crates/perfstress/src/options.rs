@@ -93,6 +93,20 @@ pub struct GlobalOptions {
           action = clap::ArgAction::Append, value_delimiter = ';', env = "PERFSTRESS_THRESHOLD")]
     pub(crate) thresholds: Vec<Threshold>,
 
+    /// How long an operation still running when a timed phase ends (its
+    /// deadline, a failure, Ctrl-C) may take to complete, in seconds; then
+    /// it is abandoned and the run fails. 0 abandons it at once.
+    #[arg(long, value_name = "SECS", default_value = "5",
+          value_parser = parse_warmup, allow_negative_numbers = true, env = "PERFSTRESS_GRACE")]
+    pub grace: Duration,
+
+    /// With worker processes: a worker that sends nothing (not even its
+    /// heartbeat, 4 a second) for this many seconds is reported, killed,
+    /// and the run fails.
+    #[arg(long, value_name = "SECS", default_value = "5",
+          value_parser = parse_duration, allow_negative_numbers = true, env = "PERFSTRESS_LIVENESS_TIMEOUT")]
+    pub liveness_timeout: Duration,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub(crate) bench: bool,
@@ -129,6 +143,8 @@ impl Default for GlobalOptions {
             profile: false,
             profile_path: None,
             thresholds: Vec::new(),
+            grace: Duration::from_secs(5),
+            liveness_timeout: Duration::from_secs(5),
             bench: false,
             perfstress_worker: None,
         }

@@ -74,6 +74,11 @@ pub(crate) struct Plan {
     pub(crate) no_cleanup: bool,
     /// How operations are timed in the timed run.
     pub(crate) timing: TimingStrategy,
+    /// `--grace`: how long an operation in flight when a timed phase stops
+    /// may still take before it is abandoned.
+    pub(crate) grace: Duration,
+    /// `--liveness-timeout`: how long a worker process may stay silent.
+    pub(crate) liveness_timeout: Duration,
     /// Where `--profile` writes, when profiling.
     pub(crate) profile_directory: Option<PathBuf>,
     /// `--test-results`.
@@ -157,6 +162,8 @@ impl Plan {
             insecure: global.insecure,
             no_cleanup: global.no_cleanup,
             timing,
+            grace: global.grace,
+            liveness_timeout: global.liveness_timeout,
             profile_directory: global
                 .profile
                 .then(|| profile_directory(global.profile_path.as_deref())),

@@ -17,6 +17,8 @@ pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
 pub(crate) use process::available_memory_bytes;
 pub use process::{process_cpu_time, resident_memory_bytes};
-pub(crate) use run_summary::{FailureRecord, PhaseEnd, PhaseResults, RunSummary, ThresholdResult};
+pub(crate) use run_summary::{
+    FailureRecord, Lagging, PhaseEnd, PhaseResults, RunSummary, ThresholdResult,
+};
 pub use summary::{PhaseSummary, StatusSample, operations_per_second};
 pub(crate) use tracker::OperationTracker;

@@ -9,7 +9,7 @@ use crate::phase::Phase;
 use crate::plan::Plan;
 use crate::threshold::{LatencyFigure, Metric, Threshold};
 
-use super::{LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
+use super::{InstanceSnapshot, LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
 
 /// How a timed phase ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,50 @@ pub(crate) struct RateResults {
     pub(crate) started: u64,
 }
 
+/// Instances that completed far fewer operations than the others: fewer
+/// than half of the median instance's (a stopped or starved process, an
+/// operation that hung for a while). Their figures skew the results.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lagging {
+    /// The median instance's operations (the upper median).
+    pub(crate) median: u64,
+    /// The lagging instances: parallel index and operations, in order.
+    pub(crate) instances: Vec<(usize, u64)>,
+}
+
+/// The median instance needs this many operations before an instance is
+/// judged to lag: fewer are too coarse to tell.
+const LAGGING_MIN_MEDIAN: u64 = 10;
+
+impl Lagging {
+    /// The instances of `instances` (every instance of the run, in
+    /// parallel-index order) that lag; `None` if none does.
+    pub(crate) fn find(instances: &[InstanceSnapshot]) -> Option<Self> {
+        if instances.len() < 2 {
+            return None;
+        }
+        let mut counts: Vec<u64> = instances
+            .iter()
+            .map(|instance| instance.completed_operations)
+            .collect();
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2];
+        if median < LAGGING_MIN_MEDIAN {
+            return None;
+        }
+        let lagging: Vec<(usize, u64)> = instances
+            .iter()
+            .enumerate()
+            .map(|(index, instance)| (index, instance.completed_operations))
+            .filter(|&(_, completed)| completed.saturating_mul(2) < median)
+            .collect();
+        (!lagging.is_empty()).then_some(Self {
+            median,
+            instances: lagging,
+        })
+    }
+}
+
 /// The results of one timed phase (warm-up or the timed run).
 #[derive(Clone, Debug)]
 pub(crate) struct PhaseResults {
@@ -85,6 +129,9 @@ pub(crate) struct PhaseResults {
     /// After the warm-up, with `--results-file`: the entries the timed run
     /// will write at the warm-up's rate.
     pub(crate) projected_operations: Option<u64>,
+    /// Instances far behind the others, if any (and if every instance's
+    /// figures are there).
+    pub(crate) lagging: Option<Lagging>,
 }
 
 impl PhaseResults {
@@ -96,6 +143,10 @@ impl PhaseResults {
         ended: PhaseEnd,
     ) -> Self {
         let summary = PhaseSummary::from_instances(measurement.snapshots);
+        // With a worker process lost, positions no longer are parallel indexes.
+        let lagging = (summary.instances.len() == plan.parallel)
+            .then(|| Lagging::find(&summary.instances))
+            .flatten();
         let wall = measurement.wall_seconds;
         let latency = measurement.latency.map(|record| LatencyResults {
             service: record.service.summary(),
@@ -133,6 +184,7 @@ impl PhaseResults {
             profile_files: measurement.profile_files,
             projected_operations: (phase == Phase::Warmup && plan.results_file.is_some())
                 .then_some((summary.operations_per_second * plan.duration.as_secs_f64()) as u64),
+            lagging,
             summary,
         }
     }

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::error::Error;
 use crate::failure::Failure;
-use crate::metrics::{PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
+use crate::metrics::{Lagging, PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
 use crate::phase::Phase;
 use crate::plan::{LATE_START_THRESHOLD, Plan};
 use crate::redact::redact_text;
@@ -54,6 +54,29 @@ pub(crate) fn results_line(summary: &PhaseSummary) -> String {
         }
         _ => "Completed without generating operation statistics.".to_owned(),
     }
+}
+
+/// The warning after the results line of a phase in which some instances
+/// completed far fewer operations than the others.
+pub(crate) fn lagging_line(lagging: &Lagging) -> String {
+    const SHOWN: usize = 5;
+    let count = lagging.instances.len();
+    let mut listed: Vec<String> = lagging
+        .instances
+        .iter()
+        .take(SHOWN)
+        .map(|(index, completed)| format!("{index} ({})", format_count(*completed)))
+        .collect();
+    if count > SHOWN {
+        listed.push(format!("and {} more", count - SHOWN));
+    }
+    format!(
+        "Warning: {count} instance{} completed fewer than half the operations of the median instance ({}): parallel index{} {}; stalled or starved, they skew the results",
+        if count == 1 { "" } else { "s" },
+        format_count(lagging.median),
+        if count == 1 { "" } else { "es" },
+        listed.join(", "),
+    )
 }
 
 /// One status line: operations since the last line, total, current rate.
@@ -189,6 +212,9 @@ impl Reporter for Console {
             PhaseEnd::Completed => {}
             PhaseEnd::Interrupted => self.line("(partial results: the phase was interrupted)"),
             PhaseEnd::Failed => self.line("(partial results: the run failed; the error follows)"),
+        }
+        if let Some(lagging) = &results.lagging {
+            self.line(&lagging_line(lagging));
         }
         if let Some(latency) = &results.latency {
             self.line("");

@@ -26,6 +26,10 @@ struct State {
     signals: u32,
     /// Cancelled from outside: the parent process said so, or it is gone.
     cancelled_remotely: bool,
+    /// In a worker process: when the parent was found gone.
+    orphaned_at: Option<Instant>,
+    /// When the run was interrupted.
+    interrupted_at: Option<Instant>,
     /// Aborts the async workers of the phase in progress.
     abort_handles: Vec<AbortHandle>,
 }
@@ -147,9 +151,16 @@ impl RunControl {
             .store(Self::is_cancelled_locked(&state), Ordering::Relaxed);
     }
 
-    /// Ends the current phase (its deadline passed).
+    /// Ends the current phase (its deadline passed). The async workers of
+    /// the phase stay abortable until they are collected
+    /// ([`tasks_collected`](Self::tasks_collected)): an operation still in
+    /// flight is given the grace period, and Ctrl-C must still stop it.
     pub(crate) fn end_phase(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Every async worker of the phase has returned (or was abandoned).
+    pub(crate) fn tasks_collected(&self) {
         self.lock().abort_handles.clear();
     }
 
@@ -170,11 +181,18 @@ impl RunControl {
     /// (cleanup still runs); the second this process receives exits at
     /// once, for a cleanup that hangs (killing worker processes and
     /// removing temporary files first). The run ends with the first
-    /// signal's outcome.
+    /// signal's outcome. A worker process never exits on a second signal:
+    /// its parent kills it on its own second Ctrl-C, and a parent that dies
+    /// sends it SIGTERM once per exiting thread (Linux's parent-death
+    /// signal), which must not cut its cleanup short (a worker bounds that
+    /// cleanup itself).
     pub(crate) fn interrupt(&self, signal: StopSignal) {
         {
             let mut state = self.lock();
             state.signals += 1;
+            if state.signals > 1 && self.quiet {
+                return;
+            }
             if state.signals > 1 {
                 if !self.quiet {
                     eprintln!(
@@ -186,6 +204,7 @@ impl RunControl {
                 crate::fs::remove_temporary_files();
                 state.interrupted.unwrap_or(signal).outcome().exit();
             }
+            state.interrupted_at.get_or_insert_with(Instant::now);
             if state.interrupted.is_some() {
                 // A worker reported this signal first: already stopping.
                 return;
@@ -203,6 +222,7 @@ impl RunControl {
     pub(crate) fn interrupt_from_worker(&self, signal: StopSignal) {
         {
             let mut state = self.lock();
+            state.interrupted_at.get_or_insert_with(Instant::now);
             if state.interrupted.is_some() {
                 return;
             }
@@ -228,6 +248,23 @@ impl RunControl {
         let mut state = self.lock();
         state.cancelled_remotely = true;
         self.cancel_locked(&mut state);
+    }
+
+    /// A worker process whose parent is gone: stops the run like
+    /// [`cancel_remotely`](Self::cancel_remotely), and nobody waits for its
+    /// operations any more (see [`orphaned_at`](Self::orphaned_at)).
+    pub(crate) fn orphan(&self) {
+        let mut state = self.lock();
+        state.orphaned_at.get_or_insert_with(Instant::now);
+        state.cancelled_remotely = true;
+        self.cancel_locked(&mut state);
+    }
+
+    /// When the run was interrupted (Ctrl-C here or in a worker), and when
+    /// this worker process found its parent gone, if they happened.
+    pub(crate) fn hurried_at(&self) -> (Option<Instant>, Option<Instant>) {
+        let state = self.lock();
+        (state.interrupted_at, state.orphaned_at)
     }
 
     fn cancel_locked(&self, state: &mut State) {

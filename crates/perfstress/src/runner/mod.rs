@@ -11,6 +11,7 @@ mod panic;
 mod process;
 mod reaper;
 mod signals;
+mod testing;
 
 use std::sync::Arc;
 
@@ -75,7 +76,12 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             LocalStages::<D>::new(plan.clone(), share, options, control.clone(), runtime);
         return lifecycle.run(&mut stages);
     }
-    match RemoteStages::start(&invocation.args, &plan.shares, control.clone()) {
+    match RemoteStages::start(
+        &invocation.args,
+        &plan.shares,
+        plan.liveness_timeout,
+        control.clone(),
+    ) {
         Ok(mut stages) => lifecycle.run(&mut stages),
         // Ctrl-C while the workers start: the signal's outcome.
         Err(_) if control.is_interrupted() => control.outcome(),
