@@ -133,9 +133,6 @@ impl Plan {
                 entry.name
             ));
         }
-        if timing.records_latency() {
-            check_latency_memory(global.parallel, timing)?;
-        }
         if let Some(threshold) = global
             .thresholds
             .iter()
@@ -239,40 +236,6 @@ fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatches) -> Vec<S
         }
     }
     described
-}
-
-/// Latency histograms grow with the latencies recorded; one whose largest
-/// latency is 10 s holds about this much. Runs that could not hold that
-/// much per instance are refused before they start.
-const LATENCY_BYTES_PLANNED_NANOS: u64 = 10_000_000_000;
-
-/// Refuses `--latency` (or `--rate`) over `parallel` instances when their
-/// histograms could not fit in the memory the system has left.
-fn check_latency_memory(parallel: usize, timing: TimingStrategy) -> Result<(), Error> {
-    let histograms = if timing.rate().is_some() { 2 } else { 1 };
-    let needed = parallel as u64
-        * histograms
-        * crate::metrics::LatencyHistogram::bytes_up_to(LATENCY_BYTES_PLANNED_NANOS);
-    let Some(available) = crate::metrics::available_memory_bytes() else {
-        return Ok(());
-    };
-    // Half of what is left: the test's own clients need memory too.
-    if needed > available / 2 {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!(
-                "--latency over {parallel} instances needs about {} MiB of histograms ({} per instance), more than half of the {} MiB this machine has available; run fewer instances, or spread them over machines",
-                needed >> 20,
-                if histograms == 2 {
-                    "two with --rate"
-                } else {
-                    "one"
-                },
-                available >> 20
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The test's `--size` option, the size of each operation in bytes.

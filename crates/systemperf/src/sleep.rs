@@ -10,8 +10,10 @@ use perfstress::{PerfTest, Result, TestContext};
 /// slack, tokio's millisecond tick, a busy CPU) does not add up, and the
 /// reported rate is `parallel / delay` whatever the timer's resolution.
 /// A pause between two operations (the framework between warm-up and the
-/// timed run, or `--rate` waiting) restarts the schedule at the next call,
-/// so no operation is ever skipped to catch up on a pause.
+/// timed run, or `--rate` waiting), or a stall that leaves an operation
+/// more than half its delay (and more than 5 ms) behind, restarts the
+/// schedule, so no operation is skipped or cut below half its delay to
+/// catch up.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SleepOptions {
     /// Delay of each operation of instance 0, in milliseconds. Operations
@@ -49,6 +51,11 @@ const MAX_DELAY_SECONDS: f64 = 86_400.0;
 /// operation must not be shortened to make up for it.
 const RESTART_AFTER_PAUSE: Duration = Duration::from_micros(500);
 
+/// The lateness a short operation always absorbs (tokio's timer alone is a
+/// millisecond late); past it, and past half the delay, the schedule
+/// restarts instead.
+const MAX_CATCH_UP: Duration = Duration::from_millis(5);
+
 /// Sleeps per operation, so its throughput is known in advance:
 /// `parallel / delay` operations per second (with growth factors 1), on an
 /// absolute schedule per instance (see [`SleepOptions`]).
@@ -72,8 +79,13 @@ impl SleepTest {
     fn next_wake(&mut self, now: Instant) -> Instant {
         let delay = self.next_delay();
         let base = match self.last {
+            // Behind schedule by a wake-up's slack (up to half a delay, or
+            // a few ms for short delays): this operation is that much
+            // shorter. Further behind (a stalled machine): the schedule
+            // restarts, so no operation is cut below half its delay.
             Some((wake, returned))
-                if now.saturating_duration_since(returned) < RESTART_AFTER_PAUSE =>
+                if now.saturating_duration_since(returned) < RESTART_AFTER_PAUSE
+                    && now.saturating_duration_since(wake) <= (delay / 2).max(MAX_CATCH_UP) =>
             {
                 wake
             }
@@ -165,11 +177,15 @@ mod tests {
         test.returned(first, first + ms(3));
         let second = test.next_wake(first + ms(3) + Duration::from_micros(1));
         assert_eq!(second, start + ms(20));
-        // 15 ms late: the next one is already due (it does not sleep).
-        test.returned(second, second + ms(15));
-        let third = test.next_wake(second + ms(15));
+        // 5 ms late (half the delay): the next one is that much shorter.
+        test.returned(second, second + ms(5));
+        let third = test.next_wake(second + ms(5));
         assert_eq!(third, start + ms(30));
-        assert!(third < second + ms(15));
+        // 15 ms late (a stall): the schedule restarts, a whole delay from
+        // now, rather than an operation that does not sleep at all.
+        test.returned(third, third + ms(15));
+        let fourth = test.next_wake(third + ms(15));
+        assert_eq!(fourth, third + ms(15) + ms(10));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use clap::FromArgMatches;
 
+use crate::error::{Error, ErrorKind};
 use crate::outcome::Outcome;
 use crate::plan::Plan;
 use crate::registry::{Invocation, TestEntry};
@@ -50,6 +51,10 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     };
     if let Some(spec) = &invocation.global.perfstress_worker {
         return process::worker::run_worker::<D>(spec, plan, options);
+    }
+    if let Err(error) = check_latency_memory(&plan) {
+        console.error(&format!("error: {error}"));
+        return Outcome::Usage;
     }
     if let Err(error) = plan.prepare_outputs() {
         console.error(&format!("error: {error}"));
@@ -92,4 +97,42 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             Outcome::Failed
         }
     }
+}
+
+/// Latency histograms grow with the latencies recorded; one whose largest
+/// latency is 10 s holds about this much. Runs that could not hold that
+/// much per instance are refused before they start.
+const LATENCY_BYTES_PLANNED_NANOS: u64 = 10_000_000_000;
+
+/// Refuses `--latency` (or `--rate`) over `parallel` instances when their
+/// histograms could not fit in the memory the system has left.
+fn check_latency_memory(plan: &Plan) -> Result<(), Error> {
+    if !plan.timing.records_latency() {
+        return Ok(());
+    }
+    let parallel = plan.parallel;
+    let histograms = if plan.timing.rate().is_some() { 2 } else { 1 };
+    let needed = parallel as u64
+        * histograms
+        * crate::metrics::LatencyHistogram::bytes_up_to(LATENCY_BYTES_PLANNED_NANOS);
+    let Some(available) = crate::metrics::available_memory_bytes() else {
+        return Ok(());
+    };
+    // Half of what is left: the test's own clients need memory too.
+    if needed > available / 2 {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "--latency over {parallel} instances needs about {} MiB of histograms ({} per instance), more than half of the {} MiB this machine has available; run fewer instances, or spread them over machines",
+                needed >> 20,
+                if histograms == 2 {
+                    "two with --rate"
+                } else {
+                    "one"
+                },
+                available >> 20
+            ),
+        ));
+    }
+    Ok(())
 }
