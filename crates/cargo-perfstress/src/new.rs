@@ -95,8 +95,9 @@ pub fn main(args: &[OsString]) -> Result<(), Failure> {
         );
     }
     eprintln!(
-        "  cd {} && cargo perfstress          # list its tests\n  \
-         cargo perfstress ExampleTest -d 5   # run one",
+        "then, in {}:\n  \
+         cargo perfstress                    # build, then list its tests\n  \
+         cargo perfstress ExampleTest -d 5   # build, then run one",
         dir.display()
     );
     Ok(())
@@ -235,13 +236,15 @@ impl PerfTest for ExampleTest {{
 
     // With --sync (PerfAutomation's way): one operation on the instance's thread.
     fn run_sync(&mut self) -> Result<()> {{
-        self.checksum = self.checksum.wrapping_add(self.payload.iter().map(|&b| u64::from(b)).sum());
+        let sum: u64 = self.payload.iter().map(|&byte| u64::from(byte)).sum();
+        self.checksum = self.checksum.wrapping_add(sum);
         Ok(())
     }}
 
     // Without --sync: one operation, as a tokio task.
     async fn run_async(&mut self) -> Result<()> {{
-        self.checksum = self.checksum.wrapping_add(self.payload.iter().map(|&b| u64::from(b)).sum());
+        let sum: u64 = self.payload.iter().map(|&byte| u64::from(byte)).sum();
+        self.checksum = self.checksum.wrapping_add(sum);
         tokio::task::yield_now().await;
         Ok(())
     }}

@@ -148,6 +148,21 @@ fn new_scaffolds_a_perf_package_and_never_overwrites() {
         assert!(suite.contains(line), "{line} not in\n{suite}");
     }
 
+    // The code is formatted as rustfmt would (when there is a rustfmt).
+    let rustfmt = Command::new("rustfmt")
+        .args([
+            "--check",
+            "--edition",
+            "2024",
+            "src/lib.rs",
+            "benches/perf.rs",
+        ])
+        .current_dir(&package)
+        .output();
+    if let Ok(rustfmt) = rustfmt {
+        assert!(rustfmt.status.success(), "{}", stdout(&rustfmt));
+    }
+
     // An existing directory is refused and left alone.
     std::fs::write(package.join("src/lib.rs"), "// mine").unwrap();
     let output = cargo_perfstress(&dir, &["new", "my-client-perf"]);
