@@ -523,3 +523,84 @@ fn a_failed_build_keeps_cargos_output_and_exit_code() {
     assert!(!stderr.contains("error: error"), "{stderr}");
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));
 }
+
+#[test]
+fn in_a_workspace_package_picks_the_member() {
+    let root = fresh("workspace");
+    let path = perfstress_path();
+    for name in ["alpha-perf", "beta-perf"] {
+        let output = cargo_perfstress(
+            &root,
+            &["new", name, "--perfstress-path", path.to_str().unwrap()],
+        );
+        assert_exit(&output, 0);
+    }
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"3\"\nmembers = [\"alpha-perf\", \"beta-perf\"]\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(REPOSITORY).join("Cargo.lock"),
+        root.join("Cargo.lock"),
+    )
+    .unwrap();
+
+    // At the root: both members' `perf` benches.
+    let output = cargo_perfstress(&root, &["-p", "2"]);
+    assert_exit(&output, 2);
+    let message = stderr(&output);
+    assert!(
+        message.starts_with(&format!(
+            "error: the workspace at {} has more than one perf target:\n",
+            root.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n  bench `perf` of package `alpha-perf` ("),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n  bench `perf` of package `beta-perf` ("),
+        "{message}"
+    );
+    assert!(
+        message
+            .contains("pick one with --target NAME (and --package NAME if two have the same name)"),
+        "{message}"
+    );
+
+    // --package picks one; `-p` is the runner's.
+    let output = cargo_perfstress(
+        &root,
+        &[
+            "--package",
+            "beta-perf",
+            "ExampleTest",
+            "-p",
+            "2",
+            "-d",
+            "0.2",
+            "-w",
+            "0",
+            "--processes",
+            "1",
+        ],
+    );
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).contains("parallel 2"),
+        "{}",
+        stdout(&output)
+    );
+
+    // In a member's directory, that member.
+    let output = cargo_perfstress(&root.join("beta-perf/src"), &["--debug"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains(" --package beta-perf --bench perf "),
+        "{}",
+        stderr(&output)
+    );
+}
