@@ -604,3 +604,31 @@ fn in_a_workspace_package_picks_the_member() {
         stderr(&output)
     );
 }
+
+/// PerfAutomation's build of the package reports exactly one executable.
+#[test]
+fn the_scaffold_is_one_executable_as_perf_automation_builds_it() {
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "example-perf",
+            "--bench",
+            "perf",
+            "--message-format=json",
+        ])
+        .current_dir(example())
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cargo-perfstress-target"),
+        )
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let executables = stdout(&output)
+        .lines()
+        .filter(|line| line.contains("\"executable\":\""))
+        .count();
+    assert_eq!(executables, 1, "{}", stdout(&output));
+}
