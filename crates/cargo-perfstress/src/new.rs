@@ -184,9 +184,11 @@ harness = false
             format!(
                 r#"//! The perf runner of `{package}`: lists and runs the tests of src/lib.rs.
 //!
+//! ```text
 //! cargo perfstress                        # list the tests
 //! cargo perfstress ExampleTest -d 5 -p 4  # run one
 //! cargo perfstress ExampleTest --help     # its options and the framework's
+//! ```
 
 // Links the library, where the tests are registered with #[perfstress::test].
 use {krate} as _;
