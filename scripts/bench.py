@@ -10,6 +10,17 @@ shared and noisy: compare ratios, not bare times).
     python3 scripts/bench.py events     [--seconds 5] [--rounds 3]
     python3 scripts/bench.py latency    [--seconds 5] [--rounds 3]
     python3 scripts/bench.py memory     (10 s and 60 s --latency runs)
+    python3 scripts/bench.py sleep      [--seconds 3] [--rounds 1] [--baseline BIN]
+    python3 scripts/bench.py http       [--seconds 5] [--rounds 3] [--baseline BIN]
+
+`sleep`: SleepTest's rate against the truth (parallel / delay) over
+delays 1, 10, 100 ms x -p 1, 8, 64 x --processes 1, 2, async and sync.
+`http`: HttpGetTest at 1 and 8 connections against the bare hyper loop
+(crates/systemperf/examples/bare_hyper.rs) of the same client, and that
+loop with a 1 ms yield, against one nginx it starts (127.0.0.1 only, its
+own config in a temporary directory; needs `apt-get install -y nginx`).
+`--baseline BIN` adds the same rows run by another systemperf binary (an
+earlier build), interleaved in the same rounds.
 
 Builds the release binaries first. Everything runs on this machine only.
 """
@@ -29,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 SYSTEMPERF = os.path.join(TARGET, "release", "systemperf")
 BARE_LOOP = os.path.join(TARGET, "release", "examples", "bare_loop")
+BARE_HYPER = os.path.join(TARGET, "release", "examples", "bare_hyper")
 
 
 def build():
@@ -36,7 +48,7 @@ def build():
         [
             "cargo", "build", "--release", "-q",
             "-p", "systemperf-tests", "--bin", "systemperf",
-            "-p", "systemperf", "--example", "bare_loop",
+            "-p", "systemperf", "--example", "bare_loop", "--example", "bare_hyper",
         ],
         cwd=ROOT,
         check=True,
@@ -56,11 +68,11 @@ def machine():
     return f"{os.cpu_count()} CPUs, {model}, {platform.system()} {platform.release()}"
 
 
-def run_systemperf(args):
+def run_systemperf(args, binary=SYSTEMPERF, prefix=()):
     """Runs systemperf with --test-results; returns the results JSON."""
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "results.json")
-        subprocess.run([SYSTEMPERF, *args, "--test-results", path], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*prefix, binary, *args, "--test-results", path], check=True, stdout=subprocess.DEVNULL)
         with open(path) as results:
             return json.load(results)
 
@@ -213,12 +225,165 @@ def memory(args):
         print(f"| -d {seconds} | {recorded:,} | {peak:.1f} MiB |")
 
 
+def load():
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
+
+
+def sleep(args):
+    """SleepTest against the truth, parallel / delay."""
+    binaries = [("this build", SYSTEMPERF)] + ([("baseline", args.baseline)] if args.baseline else [])
+    print(f"Machine: {machine()}; load average at the start {load()}\n")
+    header = "| mode | delay | -p | --processes | expected ops/s | " + " | ".join(f"{name}: ops/s (ratio)" for name, _ in binaries) + " |"
+    print(header)
+    print("|" + "---|" * (5 + len(binaries)))
+    for mode in ("async", "sync"):
+        flags = ["--sync"] if mode == "sync" else []
+        for delay in (1, 10, 100):
+            for parallel in (1, 8, 64):
+                for processes in (1, 2):
+                    expected = parallel * 1000.0 / delay
+                    command = [
+                        "SleepTest", "--initial-delay-ms", str(delay), "-p", str(parallel),
+                        "--processes", str(processes), "-d", str(args.seconds), "-w", "1", *flags,
+                    ]
+                    rates = {name: [] for name, _ in binaries}
+                    for _ in range(args.rounds):
+                        for name, binary in binaries:
+                            rates[name].append(run_systemperf(command, binary)["operations_per_second"])
+                    cells = []
+                    for name, _ in binaries:
+                        rate = median(rates[name])
+                        cells.append(f"{rate:.6g} ({rate / expected:.4f})")
+                    print(f"| {mode} | {delay} ms | {parallel} | {processes} | {expected:g} | " + " | ".join(cells) + " |")
+    print(f"\nload average at the end {load()}")
+
+
+NGINX_CONF = """worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/client_body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  default_type application/octet-stream;
+  keepalive_timeout 65;
+  keepalive_requests 100000000;
+  server {{
+    listen 127.0.0.1:{port};
+    root {tmp}/www;
+  }}
+}}
+"""
+
+
+def nice_prefix():
+    """`nice -n -15` where allowed (root), as scripts/bench-http.sh does."""
+    priority = int(os.environ.get("BENCH_NICE", "-15"))
+    if priority < 0 and os.geteuid() != 0:
+        priority = 0
+    return ["nice", "-n", str(priority)] if priority else []
+
+
+def http(args):
+    """HttpGetTest against the bare hyper loop of the same client."""
+    import shutil
+    import socket
+    import urllib.request
+
+    if shutil.which("nginx") is None:
+        sys.exit("error: nginx is missing (apt-get install -y nginx)")
+    prefix = nice_prefix()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "www"))
+        with open(os.path.join(tmp, "www", "index.html"), "w") as page:
+            page.write("0123456789abcdef")
+        for root, directories, files in os.walk(tmp):
+            for name in directories + files:
+                os.chmod(os.path.join(root, name), 0o755)
+        os.chmod(tmp, 0o755)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with open(os.path.join(tmp, "nginx.conf"), "w") as conf:
+            conf.write(NGINX_CONF.format(tmp=tmp, port=port))
+        subprocess.run([*prefix, "nginx", "-e", os.path.join(tmp, "error.log"), "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], check=True)
+        pid_file = os.path.join(tmp, "nginx.pid")
+        for _ in range(50):
+            if os.path.exists(pid_file) and os.path.getsize(pid_file) > 0:
+                break
+            time.sleep(0.1)
+        with open(pid_file) as file:
+            nginx_pid = int(file.read().strip())
+        try:
+            url = f"http://127.0.0.1:{port}/index.html"
+            assert urllib.request.urlopen(url).read() == b"0123456789abcdef"
+            http_rows(args, prefix, url)
+        finally:
+            os.kill(nginx_pid, 3)  # SIGQUIT: graceful stop
+            for _ in range(100):
+                try:
+                    os.kill(nginx_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+
+
+def http_rows(args, prefix, url):
+    warmup = 2
+    seconds = args.seconds
+    rows = []  # (label, connections, kind, command)
+    for connections in (1, 8):
+        bare = [BARE_HYPER, str(connections), str(seconds), url, str(warmup)]
+        rows.append(("bare hyper loop (baseline)", connections, "bare", bare))
+        rows.append(("bare hyper loop, 1 ms yield", connections, "bare", [*bare, "1"]))
+        test = ["HttpGetTest", "--url", url, "-d", str(seconds), "-w", str(warmup), "-p", str(connections), "--processes", "1"]
+        rows.append(("HttpGetTest", connections, SYSTEMPERF, test))
+        if args.baseline:
+            rows.append(("HttpGetTest, baseline build", connections, args.baseline, test))
+    rates = [[] for _ in rows]
+    cpu = [[] for _ in rows]
+    for round_index in range(args.rounds):
+        for index, (_, _, kind, command) in enumerate(rows):
+            if kind == "bare":
+                output = subprocess.run([*prefix, *command], check=True, capture_output=True, text=True)
+                result = json.loads(output.stdout.strip().splitlines()[-1])
+                rates[index].append(result["requests_per_second"])
+                cpu[index].append(result["cpu_seconds"] * 1e6 / result["requests"])
+            else:
+                result = run_systemperf(command, kind, prefix)
+                rates[index].append(result["operations_per_second"])
+                cpu[index].append(result["cpu_seconds"] * 1e6 / result["total_operations"])
+        print(f"round {round_index + 1} of {args.rounds} done", file=sys.stderr)
+    print(f"Machine: {machine()}; load average at the end {load()}; nice {prefix[2] if prefix else 0}\n")
+    print(f"| client | conc. | requests/s (median of {args.rounds}) | all runs | vs bare hyper loop (median of per-round ratios) | client CPU µs/request | command |")
+    print("|---|---|---|---|---|---|---|")
+    for index, (label, connections, kind, command) in enumerate(rows):
+        baseline = next(i for i, row in enumerate(rows) if row[1] == connections and row[0].endswith("(baseline)"))
+        ratio = median([a / b for a, b in zip(rates[index], rates[baseline])])
+        shown = " ".join(command).replace(url, "http://127.0.0.1:PORT/index.html")
+        shown = shown.replace(BARE_HYPER, "bare_hyper").replace(SYSTEMPERF, "systemperf")
+        if args.baseline:
+            shown = shown.replace(args.baseline, "systemperf")
+        runs = " ".join(f"{rate:.0f}" for rate in rates[index])
+        print(f"| {label} | {connections} | {median(rates[index]):.0f} | {runs} | {ratio:.3f}x | {median(cpu[index]):.1f} | `{shown}` |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory"])
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http"])
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--baseline", help="another systemperf binary, measured in the same rounds (sleep, http)")
     args = parser.parse_args()
+    if args.seconds is None:
+        args.seconds = 3 if args.benchmark == "sleep" else 5
+    if args.rounds is None:
+        args.rounds = 1 if args.benchmark == "sleep" else 3
     build()
     globals()[args.benchmark](args)
 

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -18,41 +18,36 @@ use super::timing::Timing;
 /// An async instance that never awaits anything pending would keep its
 /// runtime worker forever, starving the other instances queued there. So
 /// at the first clock read this long after the last yield point, the loop
-/// yields, unless an operation returned `Pending` since then (it gave its
-/// worker back to the runtime already). A test that waits on I/O or a timer
-/// is therefore never made to yield: a forced yield changes what it
-/// measures (a latency-bound one-connection HTTP test ran 1.46x faster
-/// with it than the same client in a bare loop).
+/// yields, unless its task was polled again since then: it returned
+/// `Pending` (something it awaited was not ready), so it gave its worker
+/// back to the runtime already. A test that waits on I/O or a timer is
+/// therefore never made to yield: a forced yield changes what it measures
+/// (a latency-bound one-connection HTTP test ran 1.46x faster with it than
+/// the same client in a bare loop).
 const YIELD_INTERVAL: Duration = Duration::from_millis(1);
 
 pin_project_lite::pin_project! {
-    /// Polls `future`, noting in `pended` whether it ever returned
-    /// `Pending`: one branch per poll, no allocation, no shared state.
-    struct ObservePending<'a, F> {
+    /// Counts the polls of `future` in `polls`: a poll after the first means
+    /// the future returned `Pending` before. One load and store per poll,
+    /// nothing per operation; the counter is the instance's own (an atomic
+    /// only because the task's future must be `Send`; never contended).
+    struct CountPolls<'a, F> {
         #[pin]
         future: F,
-        pended: &'a mut bool,
+        polls: &'a AtomicU32,
     }
 }
 
-impl<F: Future> Future for ObservePending<'_, F> {
+impl<F: Future> Future for CountPolls<'_, F> {
     type Output = F::Output;
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let poll = this.future.poll(cx);
-        if poll.is_pending() {
-            **this.pended = true;
-        }
-        poll
+        let polls = this.polls.load(Ordering::Relaxed);
+        this.polls.store(polls.wrapping_add(1), Ordering::Relaxed);
+        this.future.poll(cx)
     }
-}
-
-/// `future`, observed by [`ObservePending`].
-#[inline(always)]
-fn observe_pending<F: Future>(future: F, pended: &mut bool) -> ObservePending<'_, F> {
-    ObservePending { future, pended }
 }
 
 /// Runs `test` synchronously until `stop` is set.
@@ -93,23 +88,36 @@ pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
     phase_start: Instant,
     timing: &mut T,
 ) -> Result<()> {
+    let polls = AtomicU32::new(0);
+    CountPolls {
+        future: async_loop(test, counters, stop, phase_start, timing, &polls),
+        polls: &polls,
+    }
+    .await
+}
+
+/// The loop of [`run_async_loop`]; `polls` counts the polls of its task.
+async fn async_loop<D: Driver, T: Timing>(
+    test: &mut D,
+    counters: &InstanceCounters,
+    stop: &AtomicBool,
+    phase_start: Instant,
+    timing: &mut T,
+    polls: &AtomicU32,
+) -> Result<()> {
     let mut tracker = if T::PACED {
         OperationTracker::exact(counters, phase_start)
     } else {
         OperationTracker::new(counters, phase_start)
     };
     let mut last_yield = phase_start;
-    // Whether anything the loop awaited returned `Pending` since the last
-    // yield point.
-    let mut pended = false;
+    let mut polls_at_last_yield = polls.load(Ordering::Relaxed);
     timing.begin();
     loop {
-        if stop.load(Ordering::Relaxed)
-            || (T::PACED && !observe_pending(timing.before_async(stop), &mut pended).await)
-        {
+        if stop.load(Ordering::Relaxed) || (T::PACED && !timing.before_async(stop).await) {
             break;
         }
-        let results = match observe_pending(test.run_async(), &mut pended).await {
+        let results = match test.run_async().await {
             Ok(results) => results,
             Err(error) => {
                 tracker.finish();
@@ -121,9 +129,12 @@ pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
             && now.saturating_duration_since(last_yield) >= YIELD_INTERVAL
         {
             last_yield = now;
-            if !std::mem::take(&mut pended) {
+            if polls.load(Ordering::Relaxed) == polls_at_last_yield {
+                // Not polled again since the last yield point: nothing
+                // pended, this instance kept its worker all along.
                 tokio::task::yield_now().await;
             }
+            polls_at_last_yield = polls.load(Ordering::Relaxed);
         }
     }
     tracker.finish();
@@ -135,11 +146,27 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn observe_pending_notes_a_pending_poll() {
-        let mut pended = false;
-        assert_eq!(observe_pending(async { 7 }, &mut pended).await, 7);
-        assert!(!pended, "a ready future never pended");
-        observe_pending(tokio::task::yield_now(), &mut pended).await;
-        assert!(pended, "yield_now returns Pending once");
+    async fn count_polls_counts_every_poll() {
+        let polls = AtomicU32::new(0);
+        let value = CountPolls {
+            future: async { 7 },
+            polls: &polls,
+        }
+        .await;
+        assert_eq!(
+            (value, polls.load(Ordering::Relaxed)),
+            (7, 1),
+            "ready at once"
+        );
+        CountPolls {
+            future: tokio::task::yield_now(),
+            polls: &polls,
+        }
+        .await;
+        assert_eq!(
+            polls.load(Ordering::Relaxed),
+            3,
+            "pended once, polled twice"
+        );
     }
 }
