@@ -288,3 +288,38 @@ pub(crate) struct RunSummary<'a> {
     /// How the run ended (before any reporter wrote its files).
     pub(crate) outcome: Outcome,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn instances(counts: &[u64]) -> Vec<InstanceSnapshot> {
+        counts
+            .iter()
+            .map(|&completed_operations| InstanceSnapshot {
+                completed_operations,
+                last_completion: Duration::from_secs(5),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn instances_under_half_the_median_lag() {
+        let lagging = Lagging::find(&instances(&[60, 20, 58, 61])).unwrap();
+        assert_eq!(lagging.median, 60);
+        assert_eq!(lagging.instances, vec![(1, 20)]);
+        // Two instances: the median is the larger.
+        let lagging = Lagging::find(&instances(&[60, 29])).unwrap();
+        assert_eq!(lagging.instances, vec![(1, 29)]);
+    }
+
+    #[test]
+    fn balanced_or_too_few_operations_do_not_lag() {
+        assert_eq!(Lagging::find(&instances(&[60, 30, 55])), None);
+        assert_eq!(Lagging::find(&instances(&[9, 0, 8])), None);
+        assert_eq!(Lagging::find(&instances(&[100])), None);
+        assert_eq!(Lagging::find(&[]), None);
+    }
+}

@@ -354,4 +354,23 @@ mod tests {
             "         20           40        20.00"
         );
     }
+
+    #[test]
+    fn lagging_instances_line() {
+        let one = Lagging {
+            median: 1200,
+            instances: vec![(1, 20)],
+        };
+        assert_eq!(
+            lagging_line(&one),
+            "Warning: 1 instance completed fewer than half the operations of the median instance (1,200): parallel index 1 (20); stalled or starved, they skew the results"
+        );
+        let many = Lagging {
+            median: 60,
+            instances: (10..17).map(|index| (index, 3)).collect(),
+        };
+        assert!(lagging_line(&many).contains(
+            "7 instances completed fewer than half the operations of the median instance (60): parallel indexes 10 (3), 11 (3), 12 (3), 13 (3), 14 (3), and 2 more;"
+        ));
+    }
 }

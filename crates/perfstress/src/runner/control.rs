@@ -252,7 +252,7 @@ impl RunControl {
 
     /// A worker process whose parent is gone: stops the run like
     /// [`cancel_remotely`](Self::cancel_remotely), and nobody waits for its
-    /// operations any more (see [`orphaned_at`](Self::orphaned_at)).
+    /// operations any more (see [`hurried_at`](Self::hurried_at)).
     pub(crate) fn orphan(&self) {
         let mut state = self.lock();
         state.orphaned_at.get_or_insert_with(Instant::now);

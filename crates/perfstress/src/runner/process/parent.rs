@@ -258,7 +258,7 @@ impl RemoteStages {
         let mut start_sent = !timed;
         let mut measurements: Vec<Option<PhaseMeasurement>> =
             self.workers.iter().map(|_| None).collect();
-        let mut ticks = Ticks::new(&self.workers);
+        let mut ticks = Ticks::new(self.workers.iter().map(|worker| worker.share.count));
         let mut last_check = Instant::now();
         while done.iter().any(|done| !done) {
             if !start_sent && ready.iter().all(|ready| *ready) {
@@ -326,8 +326,17 @@ impl RemoteStages {
     /// not responding counts with the progress it last reported, so the
     /// status lines go on (and show its standstill).
     fn flush_ticks(&self, ticks: &mut Ticks, on_status: &mut OnStatus<'_>) {
-        while let Some(tick) = ticks.next_complete(&self.workers) {
-            let merged = ticks.flush(tick, &self.workers);
+        let standing: Vec<Standing> = self
+            .workers
+            .iter()
+            .map(|worker| match (worker.alive, worker.stalled_since) {
+                (false, _) => Standing::Gone,
+                (true, Some(_)) => Standing::Silent,
+                (true, None) => Standing::Responding,
+            })
+            .collect();
+        while let Some(tick) = ticks.next_complete(&standing) {
+            let merged = ticks.flush(tick, &standing);
             if let Some(on_status) = on_status.as_mut() {
                 on_status(tick, &merged);
             }
@@ -436,6 +445,16 @@ impl RemoteStages {
     }
 }
 
+/// Where a worker stands, for the merge of status ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    Responding,
+    /// Reported as not responding: not waited for.
+    Silent,
+    /// Dead: left out.
+    Gone,
+}
+
 /// The status ticks of a timed stage as the workers report them, merged
 /// tick by tick.
 struct Ticks {
@@ -450,12 +469,13 @@ struct Ticks {
 }
 
 impl Ticks {
-    fn new(workers: &[Worker]) -> Self {
+    /// The ticks of workers with `counts` instances each.
+    fn new(counts: impl IntoIterator<Item = usize>) -> Self {
         Self {
             pending: BTreeMap::new(),
-            latest: workers
-                .iter()
-                .map(|worker| vec![InstanceSnapshot::default(); worker.share.count])
+            latest: counts
+                .into_iter()
+                .map(|count| vec![InstanceSnapshot::default(); count])
                 .collect(),
             flushed: 0,
         }
@@ -472,27 +492,27 @@ impl Ticks {
     }
 
     /// The first pending tick every live, responding worker has reported.
-    fn next_complete(&self, workers: &[Worker]) -> Option<u32> {
+    fn next_complete(&self, standing: &[Standing]) -> Option<u32> {
         let (&tick, reported) = self.pending.first_key_value()?;
         reported
             .iter()
-            .zip(workers)
-            .all(|(snapshots, worker)| {
-                snapshots.is_some() || !worker.alive || worker.stalled_since.is_some()
-            })
+            .zip(standing)
+            .all(|(snapshots, standing)| snapshots.is_some() || *standing != Standing::Responding)
             .then_some(tick)
     }
 
     /// Takes tick `tick` out, merged over the workers (dead ones left out,
     /// silent ones at their last progress).
-    fn flush(&mut self, tick: u32, workers: &[Worker]) -> Vec<InstanceSnapshot> {
+    fn flush(&mut self, tick: u32, standing: &[Standing]) -> Vec<InstanceSnapshot> {
         let reported = self.pending.remove(&tick).unwrap_or_default();
         self.flushed = tick;
         let mut merged = Vec::new();
-        for (index, worker) in workers.iter().enumerate() {
+        for (index, standing) in standing.iter().enumerate() {
             match reported.get(index).cloned().flatten() {
                 Some(snapshots) => merged.extend(snapshots),
-                None if worker.alive => merged.extend_from_slice(&self.latest[index]),
+                None if *standing != Standing::Gone => {
+                    merged.extend_from_slice(&self.latest[index])
+                }
                 None => {}
             }
         }
@@ -900,4 +920,48 @@ fn random_token() -> String {
         token.push_str(&format!("{:016x}", hasher.finish()));
     }
     token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(completed_operations: u64) -> Vec<InstanceSnapshot> {
+        vec![InstanceSnapshot {
+            completed_operations,
+            last_completion: Duration::from_millis(completed_operations * 100),
+        }]
+    }
+
+    fn totals(merged: &[InstanceSnapshot]) -> Vec<u64> {
+        merged
+            .iter()
+            .map(|snapshot| snapshot.completed_operations)
+            .collect()
+    }
+
+    #[test]
+    fn a_silent_worker_counts_with_its_last_progress() {
+        use Standing::*;
+        let mut ticks = Ticks::new([1, 1]);
+        ticks.add(0, 1, at(10));
+        ticks.add(1, 1, at(10));
+        assert_eq!(ticks.next_complete(&[Responding, Responding]), Some(1));
+        assert_eq!(totals(&ticks.flush(1, &[Responding, Responding])), [10, 10]);
+        ticks.add(0, 2, at(20));
+        // Worker 1 is waited for, until it is reported silent.
+        assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
+        assert_eq!(ticks.next_complete(&[Responding, Silent]), Some(2));
+        assert_eq!(totals(&ticks.flush(2, &[Responding, Silent])), [20, 10]);
+        // Back, it reports tick 2 late: only its progress is kept.
+        ticks.add(1, 2, at(11));
+        assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
+        ticks.add(0, 3, at(30));
+        ticks.add(1, 3, at(21));
+        assert_eq!(totals(&ticks.flush(3, &[Responding, Responding])), [30, 21]);
+        // A dead worker is left out.
+        ticks.add(0, 4, at(40));
+        assert_eq!(ticks.next_complete(&[Responding, Gone]), Some(4));
+        assert_eq!(totals(&ticks.flush(4, &[Responding, Gone])), [40]);
+    }
 }
