@@ -13,6 +13,8 @@ fn quick(test: &str) -> Run {
 
 #[test]
 fn help_and_usage_errors_touch_no_results_file() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     for args in [
         &["NoOpTest", "--help"][..],
         &["NoOpTest", "--bogus"],
@@ -26,6 +28,8 @@ fn help_and_usage_errors_touch_no_results_file() {
 
 #[test]
 fn a_results_option_that_took_a_test_name_is_a_usage_error() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let output = runner()
         .args(["--test-results", "NoOpTest", "-d", "1"])
         .outcome(Outcome::Usage);
@@ -47,6 +51,8 @@ fn a_results_option_that_took_a_test_name_is_a_usage_error() {
 
 #[test]
 fn what_is_not_a_regular_file_is_never_replaced() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let directory = TempDir::new("not-regular");
     let target = directory.path().join("target.json");
     std::fs::write(&target, "keep me").unwrap();
@@ -103,6 +109,8 @@ fn what_is_not_a_regular_file_is_never_replaced() {
 
 #[test]
 fn devices_are_written_through() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let before = std::fs::symlink_metadata("/dev/null").unwrap();
     quick("NoOpTest").option("--test-results", "/dev/null").ok();
     quick("NoOpTest")
@@ -129,6 +137,8 @@ fn devices_are_written_through() {
 
 #[test]
 fn unwritable_paths_are_found_before_setup() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let directory = TempDir::new("unwritable");
     let missing = directory.path().join("no-such-dir").join("r.json");
     let output = quick("NoOpTest")
@@ -191,6 +201,8 @@ fn sigterm_and_sighup_have_their_own_exit_codes() {
 
 #[test]
 fn a_closed_stdout_keeps_the_measurement() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let tests: &[&str] = if cfg!(feature = "http") {
         &["HttpGetTest", "LogTest"]
     } else {
@@ -225,6 +237,8 @@ fn a_closed_stdout_keeps_the_measurement() {
 #[cfg(feature = "http")]
 #[test]
 fn secrets_in_bad_input_are_masked() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let output = runner()
         .args([
             "HttpGetTest",
@@ -290,6 +304,8 @@ fn children_of(pid: u32) -> Vec<u32> {
 
 #[test]
 fn bad_numbers_are_usage_errors() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     for (args, needle) in [
         (&["NoOpTest", "--rate", "1e-30"][..], "--rate"),
         (&["NoOpTest", "--rate", "1e-12"], "--rate"),
@@ -319,17 +335,24 @@ fn bad_numbers_are_usage_errors() {
 
 #[test]
 fn a_rate_never_starts_an_operation_at_the_deadline() {
+    let _timing = timing_sensitive();
     let results = TempPath::new("rate-exact");
     quick("NoOpTest")
         .rate(500)
         .duration(2)
         .results(&results)
         .ok();
-    assert_eq!(results.json()["total_operations"].as_u64(), Some(1000));
+    // 1000 due in 2 s, none at the deadline itself (it used to be 1001); a
+    // loaded machine may start the last one or two after the deadline was
+    // seen, and then they are not started at all.
+    let total = results.json()["total_operations"].as_u64().unwrap();
+    assert!((990..=1000).contains(&total), "{total} operations");
 }
 
 #[test]
 fn flags_from_the_environment_take_the_usual_spellings() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     for (value, sync) in [("0", false), ("false", false), ("1", true), ("yes", true)] {
         let output = quick("NoOpTest").env("PERFSTRESS_SYNC", value).ok();
         let options = output.section("Options");
@@ -339,6 +362,8 @@ fn flags_from_the_environment_take_the_usual_spellings() {
 
 #[test]
 fn latency_memory_is_bounded() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     // Histograms grow with the latencies: 20,000 instances of a no-op fit
     // in well under a gigabyte and a half (they took 5.3 GB).
     let results = TempPath::new("latency-memory");
@@ -367,6 +392,8 @@ fn latency_memory_is_bounded() {
 #[cfg(target_os = "linux")]
 #[test]
 fn profiling_leaves_no_temporary_file() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     let temporary = TempDir::new("profile-tmp");
     let profiles = TempDir::new("profile-out");
     quick("NoOpTest")
@@ -386,6 +413,8 @@ fn profiling_leaves_no_temporary_file() {
 
 #[test]
 fn messages_name_the_real_cause() {
+    // NoOpTest (or a transport) keeps a core busy: not beside timed runs.
+    let _cpu = cpu_saturating();
     // A bad environment variable is named, not blamed on "arguments".
     let output = quick("NoOpTest")
         .env(
