@@ -464,3 +464,30 @@ fn messages_name_the_real_cause() {
         output.dump()
     );
 }
+
+#[test]
+fn a_huge_results_file_is_announced_before_the_timed_run() {
+    let _cpu = cpu_saturating();
+    let per_operation = TempPath::new("huge-results-file");
+    let mut child = systemperf("NoOpTest")
+        .latency()
+        .option("--results-file", per_operation.arg())
+        .duration(60)
+        .warmup(1)
+        .processes(1)
+        .start();
+    // The warning comes with the warm-up's results, before the timed run.
+    child.wait_for(Duration::from_secs(20), |line| line == "=== Tests ===");
+    child.signal(libc::SIGINT);
+    let output = child.finish();
+    output.assert_outcome(Outcome::Interrupted);
+    assert!(
+        output
+            .stderr
+            .contains("warning: at the warm-up's rate, --results-file will hold about"),
+        "{}",
+        output.dump()
+    );
+    assert!(output.stderr.contains("30 million"), "{}", output.dump());
+    assert!(!per_operation.exists(), "an interrupted run writes no file");
+}
