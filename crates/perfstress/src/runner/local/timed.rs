@@ -186,15 +186,10 @@ impl TimedPhase<'_> {
                 let mut test = take.recv().ok()?;
                 let _ = ready_sender.send(());
                 let start = start_cell.wait();
-                let outcome = catch_panic(|| {
-                    run_sync_loop(
-                        &mut test,
-                        &counters[offset],
-                        control.stop_flag(),
-                        start,
-                        &mut timing,
-                    )
-                });
+                let (instance, counters, stop) =
+                    (&mut test, &counters[offset], control.stop_flag());
+                let outcome =
+                    catch_panic(|| run_sync_loop(instance, counters, stop, start, &mut timing));
                 match outcome {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => control.fail(Failure::new(parallel_index, phase, error)),
