@@ -11,7 +11,7 @@ use perfstress::{PerfTest, Result, TestContext};
 /// reported rate is `parallel / delay` whatever the timer's resolution.
 /// A pause between two operations (the framework between warm-up and the
 /// timed run, or `--rate` waiting), or a stall that leaves an operation
-/// more than half its delay (and more than 5 ms) behind, restarts the
+/// more than half its delay (and more than 25 ms) behind, restarts the
 /// schedule, so no operation is skipped or cut below half its delay to
 /// catch up.
 #[derive(clap::Args, Clone, Debug)]
@@ -54,7 +54,7 @@ const RESTART_AFTER_PAUSE: Duration = Duration::from_micros(500);
 /// The lateness a short operation always absorbs (tokio's timer alone is a
 /// millisecond late); past it, and past half the delay, the schedule
 /// restarts instead.
-const MAX_CATCH_UP: Duration = Duration::from_millis(5);
+const MAX_CATCH_UP: Duration = Duration::from_millis(25);
 
 /// Sleeps per operation, so its throughput is known in advance:
 /// `parallel / delay` operations per second (with growth factors 1), on an
@@ -80,7 +80,7 @@ impl SleepTest {
         let delay = self.next_delay();
         let base = match self.last {
             // Behind schedule by a wake-up's slack (up to half a delay, or
-            // a few ms for short delays): this operation is that much
+            // 25 ms for short delays): this operation is that much
             // shorter. Further behind (a stalled machine): the schedule
             // restarts, so no operation is cut below half its delay.
             Some((wake, returned))
@@ -177,15 +177,20 @@ mod tests {
         test.returned(first, first + ms(3));
         let second = test.next_wake(first + ms(3) + Duration::from_micros(1));
         assert_eq!(second, start + ms(20));
-        // 5 ms late (half the delay): the next one is that much shorter.
+        // 5 ms late: the next one is that much shorter.
         test.returned(second, second + ms(5));
         let third = test.next_wake(second + ms(5));
         assert_eq!(third, start + ms(30));
-        // 15 ms late (a stall): the schedule restarts, a whole delay from
-        // now, rather than an operation that does not sleep at all.
+        // 15 ms late: still caught up (short delays absorb up to 25 ms),
+        // so the next one is already due.
         test.returned(third, third + ms(15));
         let fourth = test.next_wake(third + ms(15));
-        assert_eq!(fourth, third + ms(15) + ms(10));
+        assert_eq!(fourth, start + ms(40));
+        // 30 ms late (a stall): the schedule restarts, a whole delay from
+        // now, rather than operations that do not sleep at all.
+        test.returned(fourth, fourth + ms(30));
+        let fifth = test.next_wake(fourth + ms(30));
+        assert_eq!(fifth, fourth + ms(30) + ms(10));
     }
 
     #[test]

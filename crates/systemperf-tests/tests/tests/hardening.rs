@@ -346,7 +346,7 @@ fn a_rate_never_starts_an_operation_at_the_deadline() {
     // loaded machine may start the last one or two after the deadline was
     // seen, and then they are not started at all.
     let total = results.json()["total_operations"].as_u64().unwrap();
-    assert!((990..=1000).contains(&total), "{total} operations");
+    assert!((950..=1000).contains(&total), "{total} operations");
 }
 
 #[test]
