@@ -491,3 +491,55 @@ fn a_huge_results_file_is_announced_before_the_timed_run() {
     assert!(output.stderr.contains("30 million"), "{}", output.dump());
     assert!(!per_operation.exists(), "an interrupted run writes no file");
 }
+
+#[test]
+fn ctrl_c_while_the_workers_start_is_an_interruption() {
+    // The workers are held back before they connect, so the signal comes
+    // while the parent waits for them.
+    let child = systemperf("SleepTest")
+        .option("--initial-delay-ms", 50)
+        .parallel(2)
+        .processes(2)
+        .duration(2)
+        .warmup(0)
+        .env("PERFSTRESS_TEST_CONNECT_DELAY_MS", "3000")
+        .start();
+    std::thread::sleep(Duration::from_millis(500));
+    child.signal(libc::SIGINT);
+    let output = child.finish();
+    output.assert_outcome(Outcome::Interrupted);
+    assert!(
+        !output.stdout.contains("=== Setup ==="),
+        "{}",
+        output.dump()
+    );
+}
+
+#[test]
+fn a_signal_while_the_results_are_written_is_an_interruption() {
+    let _cpu = cpu_saturating();
+    let directory = TempDir::new("slow-reader");
+    let fifo = directory.path().join("per-operation");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut child = systemperf("NoOpTest")
+        .latency()
+        .option("--results-file", fifo.to_str().unwrap())
+        .duration(0.5)
+        .warmup(0)
+        .processes(1)
+        .start();
+    // A reader that opens the pipe but does not read yet: the runner's
+    // write of millions of entries blocks once the pipe is full.
+    let mut reader = std::fs::File::open(&fifo).unwrap();
+    child.wait_for(Duration::from_secs(20), |line| line == "=== Finished ===");
+    std::thread::sleep(Duration::from_millis(300));
+    child.signal(libc::SIGINT);
+    std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
+    child.finish().assert_outcome(Outcome::Interrupted);
+}
