@@ -14,6 +14,9 @@ use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, LitStr, Meta, Token, Type, par
 /// `#[perfstress::test(sync_bridge)]` on a test that has only `run_async`
 /// (or `run_batch_async`) lets it run under `--sync` as well: each
 /// instance's thread drives the async operation on a runtime of its own.
+/// `alias = "name"` (repeatable) adds a name the test is also found by,
+/// case-insensitively, e.g. the Class names of a suite migrating from
+/// `azure_core_test` (`#[perfstress::test(alias = "download_blob")]`).
 /// `crate = path` names the perfstress crate when it is re-exported.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -35,6 +38,8 @@ struct Arguments {
     /// `sync_bridge`: an async-only test runs under `--sync` too, its
     /// `run_async` driven on a runtime owned by each instance's thread.
     sync_bridge: Option<syn::Ident>,
+    /// `alias = "..."` (repeatable): other names the test is found by.
+    aliases: Vec<LitStr>,
 }
 
 impl Parse for Arguments {
@@ -42,6 +47,7 @@ impl Parse for Arguments {
         let mut description = None;
         let mut krate = None;
         let mut sync_bridge = None;
+        let mut aliases = Vec::new();
         while !input.is_empty() {
             let name: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
             if name == "sync_bridge" {
@@ -54,12 +60,14 @@ impl Parse for Arguments {
             input.parse::<Token![=]>()?;
             if name == "description" {
                 description = Some(input.parse::<LitStr>()?);
+            } else if name == "alias" {
+                aliases.push(input.parse::<LitStr>()?);
             } else if name == "crate" {
                 krate = Some(input.parse::<syn::Path>()?);
             } else {
                 return Err(syn::Error::new(
                     name.span(),
-                    "unknown argument; expected `description = \"...\"`, `sync_bridge` or `crate = path`",
+                    "unknown argument; expected `description = \"...\"`, `alias = \"...\"`, `sync_bridge` or `crate = path`",
                 ));
             }
             if !input.is_empty() {
@@ -70,6 +78,7 @@ impl Parse for Arguments {
             description,
             krate,
             sync_bridge,
+            aliases,
         })
     }
 }
@@ -153,6 +162,7 @@ fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2
         None => first_doc_line(&item_impl.attrs),
     };
     let self_ty = &item_impl.self_ty;
+    let aliases = &arguments.aliases;
     let krate = arguments
         .krate
         .map(|path| quote!(#path))
@@ -165,6 +175,7 @@ fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2
                     name: #name,
                     description: #description,
                     module_path: ::core::module_path!(),
+                    aliases: &[#(#aliases),*],
                     has_sync: #has_sync,
                     has_async: #has_async,
                 }

@@ -52,6 +52,18 @@ impl Run {
         self
     }
 
+    /// Sets environment variable `name` for the child (also a
+    /// `PERFSTRESS_*` one, which the child otherwise never inherits).
+    pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    /// The command, to spawn with streams of the test's own choosing.
+    pub fn into_command(self) -> Command {
+        self.command
+    }
+
     /// Kill the child and fail after `timeout` instead of [`CHILD_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -42,6 +42,16 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         .map(|stem| program_name(&stem.to_string_lossy()))
         .unwrap_or_else(|| "perf".to_owned());
     let console = Console::new();
+    // clap would blame a bad variable on "one or more arguments".
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("PERFSTRESS_") && value.to_str().is_none() {
+            console.error(&format!(
+                "error: environment variable {name} is not valid UTF-8; fix or unset it"
+            ));
+            return Outcome::Usage;
+        }
+    }
     if let Some(duplicates) = registry::duplicate_names() {
         console.error(&format!("error: {duplicates}"));
         return Outcome::Usage;
@@ -202,6 +212,15 @@ fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Error
     )
     .next_help_heading("Test options");
     command = (entry.augment_args)(command);
+    // `--size -5` is a bad value for --size (the parser says why), not an
+    // unknown argument `-5`.
+    command = command.mut_args(|arg| {
+        if arg.get_action().takes_values() {
+            arg.allow_negative_numbers(true)
+        } else {
+            arg
+        }
+    });
     // After the test's options: their derive sets `about` from the options
     // type's doc comment, which describes the options, not the test.
     Ok(command.about(entry.description).long_about(None))
@@ -220,21 +239,30 @@ fn test_list(program: &str) -> String {
     let mut list = format!(
         "Tests (run one with `{program} <TEST> [options]`; `{program} <TEST> --help` shows its options):\n"
     );
+    // A suite's bench target is run through cargo, which needs `--`.
+    if program == "perf" {
+        list.push_str("  (through cargo: `cargo bench --bench perf -- <TEST> [options]`)\n");
+    }
     for entry in tests {
-        list.push_str(&format!("  {:width$}  {}\n", entry.name, entry.description));
+        list.push_str(&format!("  {:width$}  {}", entry.name, entry.description));
+        if !entry.aliases.is_empty() {
+            list.push_str(&format!(" (also: {})", entry.aliases.join(", ")));
+        }
+        list.push('\n');
     }
     list.pop();
     list
 }
 
-/// Prints clap's message; `--help` is a success, anything else a usage error.
+/// Prints clap's message; `--help` is a success, anything else a usage
+/// error, whose message quotes the values given: secrets masked.
 fn print_clap_error(error: clap::Error) -> Outcome {
-    let _ = error.print();
-    if error.use_stderr() {
-        Outcome::Usage
-    } else {
-        Outcome::Success
+    if !error.use_stderr() {
+        let _ = error.print();
+        return Outcome::Success;
     }
+    Console::new().error(error.render().to_string().trim_end());
+    Outcome::Usage
 }
 
 #[cfg(test)]

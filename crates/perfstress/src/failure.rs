@@ -15,6 +15,8 @@ pub(crate) enum Who {
     Instance(usize),
     /// The worker process with this index (it died or misbehaved).
     Process(usize),
+    /// The framework itself (a bug: a panic outside test code).
+    Runner,
 }
 
 impl fmt::Display for Who {
@@ -22,6 +24,7 @@ impl fmt::Display for Who {
         match self {
             Who::Instance(index) => write!(f, "parallel index {index}"),
             Who::Process(index) => write!(f, "worker process {index}"),
+            Who::Runner => f.write_str("the runner"),
         }
     }
 }

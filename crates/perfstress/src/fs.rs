@@ -174,6 +174,14 @@ fn in_progress() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Removes a results file this run wrote (a regular file only: a device or
+/// pipe written through is left as it is).
+pub(crate) fn remove_written(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Removes every temporary file being written (before a hard exit).
 pub(crate) fn remove_temporary_files() {
     for path in in_progress().drain(..) {

@@ -27,6 +27,7 @@ mod report;
 mod runner;
 pub mod streams;
 mod test;
+mod threshold;
 
 pub use cli::{main, run};
 pub use error::{Error, ErrorKind, Result, ResultExt};

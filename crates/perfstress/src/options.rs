@@ -3,6 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+// The flags' environment variables take the usual spellings: 1/0,
+// true/false, yes/no, on/off.
+use clap::builder::BoolishValueParser;
+
+use crate::threshold::{Threshold, parse_threshold};
+
 /// The options every perf runner accepts, before or after the test name.
 ///
 /// Each has a `PERFSTRESS_*` environment variable; `<runner> --help` lists
@@ -33,15 +39,15 @@ pub struct GlobalOptions {
 
     /// Run the sync variant (`run_sync`, one OS thread per instance) instead
     /// of the async one (`run_async`, tasks on a tokio runtime).
-    #[arg(long, env = "PERFSTRESS_SYNC")]
+    #[arg(long, env = "PERFSTRESS_SYNC", value_parser = BoolishValueParser::new())]
     pub sync: bool,
 
     /// Keep the resources the test created: skip cleanup and global cleanup.
-    #[arg(long, env = "PERFSTRESS_NO_CLEANUP")]
+    #[arg(long, env = "PERFSTRESS_NO_CLEANUP", value_parser = BoolishValueParser::new())]
     pub no_cleanup: bool,
 
     /// Disable TLS certificate validation in the client under test.
-    #[arg(long, env = "PERFSTRESS_INSECURE")]
+    #[arg(long, env = "PERFSTRESS_INSECURE", value_parser = BoolishValueParser::new())]
     pub insecure: bool,
 
     /// Write the summary as JSON to PATH (removed when the run starts, so a
@@ -51,7 +57,7 @@ pub struct GlobalOptions {
 
     /// Record the latency of every operation of the timed run and print
     /// its percentiles.
-    #[arg(short = 'l', long, env = "PERFSTRESS_LATENCY")]
+    #[arg(short = 'l', long, env = "PERFSTRESS_LATENCY", value_parser = BoolishValueParser::new())]
     pub latency: bool,
 
     /// With --latency (or --rate): write every operation's latency as PerfAutomation's
@@ -68,7 +74,7 @@ pub struct GlobalOptions {
 
     /// Profile the timed run; write a flame graph (SVG) and a pprof
     /// protobuf per process.
-    #[arg(long, env = "PERFSTRESS_PROFILE")]
+    #[arg(long, env = "PERFSTRESS_PROFILE", value_parser = BoolishValueParser::new())]
     pub profile: bool,
 
     /// Directory for --profile's files (default: the working directory).
@@ -79,6 +85,27 @@ pub struct GlobalOptions {
         env = "PERFSTRESS_PROFILE_PATH"
     )]
     pub profile_path: Option<PathBuf>,
+
+    /// A bound on a figure of the timed run, checked after it; repeatable
+    /// (or `;`-separated): `ops/s>1000`, `p99<50ms`, `error_rate<0.1%`,
+    /// `rss<200MiB`, `cpu<150%`. A bound that fails exits 3.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold,
+          action = clap::ArgAction::Append, value_delimiter = ';', env = "PERFSTRESS_THRESHOLD")]
+    pub(crate) thresholds: Vec<Threshold>,
+
+    /// How long an operation still running when a timed phase ends (its
+    /// deadline, a failure, Ctrl-C) may take to complete, in seconds; then
+    /// it is abandoned and the run fails. 0 abandons it at once.
+    #[arg(long, value_name = "SECS", default_value = "5",
+          value_parser = parse_warmup, allow_negative_numbers = true, env = "PERFSTRESS_GRACE")]
+    pub grace: Duration,
+
+    /// With worker processes: a worker that sends nothing (not even its
+    /// heartbeat, 4 a second) for this many seconds is reported, killed,
+    /// and the run fails.
+    #[arg(long, value_name = "SECS", default_value = "5",
+          value_parser = parse_duration, allow_negative_numbers = true, env = "PERFSTRESS_LIVENESS_TIMEOUT")]
+    pub liveness_timeout: Duration,
 
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
@@ -115,6 +142,9 @@ impl Default for GlobalOptions {
             rate: None,
             profile: false,
             profile_path: None,
+            thresholds: Vec::new(),
+            grace: Duration::from_secs(5),
+            liveness_timeout: Duration::from_secs(5),
             bench: false,
             perfstress_worker: None,
         }
@@ -124,6 +154,13 @@ impl Default for GlobalOptions {
 /// The longest duration accepted: a day, far beyond any sensible run, and
 /// small enough that deadlines can never overflow.
 const MAX_SECONDS: f64 = 86_400.0;
+/// The shortest timed run accepted.
+const MIN_SECONDS: f64 = 0.001;
+/// The slowest target rate accepted (one operation in about 17 minutes):
+/// below it, the schedule's intervals leave what clocks can represent.
+const MIN_RATE: f64 = 0.001;
+/// The fastest target rate accepted.
+const MAX_RATE: f64 = 1e9;
 /// More instances than any machine can usefully run is a typo.
 const MAX_PARALLEL: usize = 100_000;
 
@@ -135,13 +172,11 @@ fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
     let lower = if allow_zero {
         "0 or more"
     } else {
-        "more than 0"
+        "more than 0 (at least 0.001, a millisecond)"
     };
-    if !seconds.is_finite()
-        || seconds < 0.0
-        || (!allow_zero && seconds == 0.0)
-        || seconds > MAX_SECONDS
-    {
+    // A timed run shorter than a millisecond (`1e-10`) is a run of nothing.
+    let too_short = !allow_zero && seconds < MIN_SECONDS;
+    if !seconds.is_finite() || seconds < 0.0 || too_short || seconds > MAX_SECONDS {
         return Err(format!(
             "must be {lower} and at most {MAX_SECONDS} seconds; got '{text}'"
         ));
@@ -151,9 +186,9 @@ fn parse_seconds(text: &str, allow_zero: bool) -> Result<Duration, String> {
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1e9 => Ok(rate),
+        Ok(rate) if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) => Ok(rate),
         _ => Err(format!(
-            "expected operations per second, more than 0 and at most 1e9; got '{text}'"
+            "expected operations per second, from {MIN_RATE} to {MAX_RATE:e}; got '{text}'"
         )),
     }
 }
@@ -199,6 +234,7 @@ mod tests {
     #[test]
     fn bad_seconds_name_the_range() {
         assert!(parse_duration("0").unwrap_err().contains("more than 0"));
+        assert!(parse_duration("1e-10").is_err());
         assert!(parse_duration("-1").is_err());
         assert!(
             parse_duration("abc")
@@ -216,6 +252,9 @@ mod tests {
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("-5").is_err());
         assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("1e-30").is_err());
+        assert!(parse_rate("1e-12").is_err());
+        assert_eq!(parse_rate("0.001"), Ok(0.001));
     }
 
     #[test]

@@ -11,7 +11,13 @@ use std::process::ExitCode;
 /// | [`Success`](Outcome::Success) | 0 |
 /// | [`Failed`](Outcome::Failed): an operation, a hook, a panic, a worker process | 1 |
 /// | [`Usage`](Outcome::Usage): an unknown test, a bad option | 2 |
-/// | [`Interrupted`](Outcome::Interrupted): Ctrl-C (or SIGTERM) | 130 |
+/// | [`GateFailed`](Outcome::GateFailed): the run succeeded, but a `--threshold` failed | 3 |
+/// | [`Interrupted`](Outcome::Interrupted): Ctrl-C (SIGINT) | 130 |
+/// | [`Terminated`](Outcome::Terminated): SIGTERM | 143 |
+/// | [`HungUp`](Outcome::HungUp): SIGHUP | 129 |
+///
+/// A run stopped by a signal still cleans up; the codes are 128 + the
+/// signal's number, as shells report a process killed by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -22,8 +28,14 @@ pub enum Outcome {
     Failed,
     /// The command line (or the test's configuration) is wrong.
     Usage,
-    /// Ctrl-C or SIGTERM stopped the run; cleanup still ran.
+    /// The run succeeded, but a CI gate (a `--threshold`) failed.
+    GateFailed,
+    /// Ctrl-C (SIGINT) stopped the run; cleanup still ran.
     Interrupted,
+    /// SIGTERM stopped the run; cleanup still ran.
+    Terminated,
+    /// SIGHUP (the terminal went away) stopped the run; cleanup still ran.
+    HungUp,
 }
 
 impl Outcome {
@@ -33,7 +45,10 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::Failed => 1,
             Outcome::Usage => 2,
+            Outcome::GateFailed => 3,
             Outcome::Interrupted => 130,
+            Outcome::Terminated => 143,
+            Outcome::HungUp => 129,
         }
     }
 
@@ -44,7 +59,10 @@ impl Outcome {
             0 => Some(Outcome::Success),
             1 => Some(Outcome::Failed),
             2 => Some(Outcome::Usage),
+            3 => Some(Outcome::GateFailed),
             130 => Some(Outcome::Interrupted),
+            143 => Some(Outcome::Terminated),
+            129 => Some(Outcome::HungUp),
             _ => None,
         }
     }
@@ -52,6 +70,20 @@ impl Outcome {
     /// Whether the run succeeded.
     pub const fn is_success(self) -> bool {
         matches!(self, Outcome::Success)
+    }
+
+    /// Whether the run measured what it was asked to (it succeeded, or only
+    /// a gate failed): its results files are written.
+    pub(crate) const fn has_results(self) -> bool {
+        matches!(self, Outcome::Success | Outcome::GateFailed)
+    }
+
+    /// Whether a signal stopped the run.
+    pub const fn is_signal(self) -> bool {
+        matches!(
+            self,
+            Outcome::Interrupted | Outcome::Terminated | Outcome::HungUp
+        )
     }
 
     /// Ends this process with the outcome's exit code.
@@ -83,7 +115,10 @@ mod tests {
             Outcome::Success,
             Outcome::Failed,
             Outcome::Usage,
+            Outcome::GateFailed,
             Outcome::Interrupted,
+            Outcome::Terminated,
+            Outcome::HungUp,
         ] {
             assert_eq!(Outcome::from_code(outcome.code()), Some(outcome));
         }

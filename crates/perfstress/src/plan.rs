@@ -12,8 +12,9 @@ use crate::error::{Error, ErrorKind};
 use crate::fs::{OutputKind, prepare_directory, prepare_output};
 use crate::options::GlobalOptions;
 use crate::profile::profile_directory;
-use crate::redact::{is_secret, redact_url};
+use crate::redact::{is_secret, redact_url, remember_secret};
 use crate::registry::TestEntry;
+use crate::threshold::Threshold;
 
 /// An operation that starts later than this behind its schedule counts as
 /// a late start.
@@ -73,6 +74,11 @@ pub(crate) struct Plan {
     pub(crate) no_cleanup: bool,
     /// How operations are timed in the timed run.
     pub(crate) timing: TimingStrategy,
+    /// `--grace`: how long an operation in flight when a timed phase stops
+    /// may still take before it is abandoned.
+    pub(crate) grace: Duration,
+    /// `--liveness-timeout`: how long a worker process may stay silent.
+    pub(crate) liveness_timeout: Duration,
     /// Where `--profile` writes, when profiling.
     pub(crate) profile_directory: Option<PathBuf>,
     /// `--test-results`.
@@ -85,6 +91,8 @@ pub(crate) struct Plan {
     /// The test's `--size` in bytes, if it has one: the size of each
     /// operation, as PerfAutomation reports it.
     pub(crate) operation_size: Option<u64>,
+    /// `--threshold`s, checked after the timed run.
+    pub(crate) thresholds: Vec<Threshold>,
 }
 
 impl Plan {
@@ -125,6 +133,15 @@ impl Plan {
                 entry.name
             ));
         }
+        if let Some(threshold) = global
+            .thresholds
+            .iter()
+            .find(|threshold| threshold.needs_latency() && !timing.records_latency())
+        {
+            return usage(format!(
+                "--threshold {threshold} needs the latency recorded: add --latency (or --rate)"
+            ));
+        }
         if global.profile && !crate::profile::AVAILABLE {
             return usage(
                 "--profile is not available in this build: it needs a Unix system and perfstress's `profile` feature (on by default; see the perf target's Cargo.toml)"
@@ -142,6 +159,8 @@ impl Plan {
             insecure: global.insecure,
             no_cleanup: global.no_cleanup,
             timing,
+            grace: global.grace,
+            liveness_timeout: global.liveness_timeout,
             profile_directory: global
                 .profile
                 .then(|| profile_directory(global.profile_path.as_deref())),
@@ -149,6 +168,7 @@ impl Plan {
             results_file: global.results_file.clone(),
             test_options: describe_test_options(entry, matches),
             operation_size: operation_size(entry, matches),
+            thresholds: global.thresholds.clone(),
         })
     }
 
@@ -206,6 +226,9 @@ fn describe_test_options(entry: &TestEntry, matches: &clap::ArgMatches) -> Vec<S
                 described.push(format!("--{long}"));
             }
         } else if is_secret(long) {
+            for value in &values {
+                remember_secret(value);
+            }
             described.push(format!("--{long} ***"));
         } else {
             let values: Vec<String> = values.iter().map(|value| redact_url(value)).collect();

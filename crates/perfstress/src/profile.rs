@@ -72,7 +72,18 @@ impl Profiler {
         {
             use pprof::protos::Message;
 
-            let report = self.guard.report().build().map_err(|error| {
+            let report = self.guard.report().build();
+            // Stopping the profiler makes pprof-rs start a fresh sample file
+            // in a static that is never dropped, so it would outlive the
+            // process: that new file (ours, open, in the temporary
+            // directory) is removed. (A second profile in the same process
+            // would find it gone: a process profiles once.)
+            let open_before = open_temporary_files();
+            drop(self.guard);
+            for path in open_temporary_files().difference(&open_before) {
+                let _ = std::fs::remove_file(path);
+            }
+            let report = report.map_err(|error| {
                 Error::with_source(ErrorKind::Io, "cannot build the profile", error)
             })?;
             std::fs::create_dir_all(&self.target.directory).map_err(|error| {
@@ -112,6 +123,25 @@ impl Profiler {
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes)
         .map_err(|error| io_error(&format!("cannot write {}", path.display()), error))
+}
+
+/// The files in the temporary directory that this process has open and
+/// created (`tempfile`'s `.tmpXXXXXX` names); empty where `/proc` is not.
+#[cfg(all(unix, feature = "profile"))]
+fn open_temporary_files() -> std::collections::BTreeSet<PathBuf> {
+    let temporary = std::env::temp_dir();
+    let Ok(descriptors) = std::fs::read_dir("/proc/self/fd") else {
+        return Default::default();
+    };
+    descriptors
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|path| {
+            path.parent() == Some(temporary.as_path())
+                && path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with(".tmp"))
+        })
+        .collect()
 }
 
 #[cfg_attr(not(all(unix, feature = "profile")), allow(dead_code))]

@@ -1,6 +1,106 @@
 //! Secrets never reach output or files: option values whose names say
-//! they are secret are masked, and URLs lose their query (SAS signatures,
-//! tokens) and user info.
+//! they are secret are masked, URLs lose their query (SAS signatures,
+//! tokens) and user info, and every text the runner prints about an error
+//! goes through [`redact_text`], which also masks `key=value` secrets
+//! (connection-string keys, SAS signatures, passwords, tokens), bearer
+//! tokens, and the very values of secret options and environment
+//! variables this process was given.
+
+use std::sync::Mutex;
+
+/// Secret values seen by this process (secret-named options, secret-named
+/// environment variables read through `get_from_env`): masked wherever
+/// they appear in printed text.
+static KNOWN_SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Values shorter than this are not remembered: masking every `1` or
+/// `true` in the output would hide more than it protects.
+const MIN_SECRET_LENGTH: usize = 6;
+
+/// Remembers `value` as a secret, to be masked in any printed text.
+pub(crate) fn remember_secret(value: &str) {
+    if value.len() >= MIN_SECRET_LENGTH {
+        let mut secrets = KNOWN_SECRETS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !secrets.iter().any(|known| known == value) {
+            secrets.push(value.to_owned());
+        }
+    }
+}
+
+/// Whether an environment variable called `name` holds a secret.
+pub(crate) fn is_secret_variable(name: &str) -> bool {
+    is_secret(&name.replace('_', "-"))
+}
+
+/// Keys whose `key=value` values are secrets, lower case: SAS signatures,
+/// connection-string keys, passwords and tokens.
+const SECRET_KEYS: [&str; 12] = [
+    "sig",
+    "signature",
+    "accountkey",
+    "sharedaccesskey",
+    "sharedaccesssignature",
+    "password",
+    "pwd",
+    "secret",
+    "client_secret",
+    "token",
+    "access_token",
+    "refresh_token",
+];
+
+/// `text` with every secret in it masked: URLs ([`redact_urls`]),
+/// `key=value` secrets, `Bearer` tokens, and the known secret values.
+pub(crate) fn redact_text(text: &str) -> String {
+    let mut text = redact_urls(text);
+    let secrets = KNOWN_SECRETS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    for secret in secrets {
+        text = text.replace(&secret, "***");
+    }
+    redact_pairs(&text)
+}
+
+/// Masks the value of each `key=value` (or `key: value` for bearer
+/// tokens) whose key is a secret one.
+fn redact_pairs(text: &str) -> String {
+    let is_end =
+        |c: char| c.is_whitespace() || matches!(c, '&' | ';' | ',' | '"' | '\'' | '<' | '>' | ')');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(position) = rest.find(['=', ' ']) {
+        let (before, after) = rest.split_at(position);
+        let separator = &after[..1];
+        let after = &after[1..];
+        let key_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map_or(0, |index| index + 1);
+        let key = before[key_start..].to_ascii_lowercase();
+        let secret = match separator {
+            "=" => SECRET_KEYS.contains(&key.as_str()),
+            _ => key == "bearer" || key == "sharedaccesssignature",
+        };
+        out.push_str(before);
+        out.push_str(separator);
+        if secret {
+            let end = after.find(is_end).unwrap_or(after.len());
+            if end > 0 && !after.starts_with("***") {
+                out.push_str("***");
+            } else {
+                out.push_str(&after[..end]);
+            }
+            rest = &after[end..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Whether a test option called `--{long}` holds a secret (its value is
 /// shown as `***`).
@@ -82,6 +182,32 @@ mod tests {
             redact_urls("error sending request for url (http://h/b?sig=S): refused"),
             "error sending request for url (http://h/b?***): refused"
         );
+    }
+
+    #[test]
+    fn text_loses_key_value_secrets_and_known_values() {
+        assert_eq!(
+            redact_text("403: <Error>sig=SECRET&sv=2024 denied</Error>"),
+            "403: <Error>sig=***&sv=2024 denied</Error>"
+        );
+        assert_eq!(
+            redact_text("DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=Eby8vdM0==;Blob"),
+            "DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=***;Blob"
+        );
+        assert_eq!(
+            redact_text("Authorization: Bearer eyJhbGciOi.x.y failed"),
+            "Authorization: Bearer *** failed"
+        );
+        assert_eq!(
+            redact_text("invalid value 'https://user:secret@h/p?sig=S' for '--url'"),
+            "invalid value 'https://***@h/p?***' for '--url'"
+        );
+        remember_secret("hunter2-password-value");
+        assert_eq!(
+            redact_text("login with hunter2-password-value failed"),
+            "login with *** failed"
+        );
+        assert_eq!(redact_text("size=1024 count=3"), "size=1024 count=3");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct TestEntry {
     /// Where the test type is defined (`module_path!()`), to tell apart
     /// two tests of the same name.
     pub(crate) module_path: &'static str,
+    /// Other names the test is found by (`alias = "..."`).
+    pub(crate) aliases: &'static [&'static str],
     pub(crate) has_sync: bool,
     pub(crate) has_async: bool,
     /// Event tests have no operations to time or pace.
@@ -45,6 +47,8 @@ pub struct Registration {
     pub description: &'static str,
     /// `module_path!()` at the impl.
     pub module_path: &'static str,
+    /// `alias = "..."`: other names the test is found by.
+    pub aliases: &'static [&'static str],
     /// Whether the impl defines the sync variant.
     pub has_sync: bool,
     /// Whether the impl defines the async variant.
@@ -64,6 +68,7 @@ impl TestEntry {
             name: registration.name,
             description: registration.description,
             module_path: registration.module_path,
+            aliases: registration.aliases,
             has_sync: registration.has_sync,
             has_async: registration.has_async,
             is_event,
@@ -84,6 +89,16 @@ impl TestEntry {
     /// The test's name (its type name).
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Other names the test is found by (`#[perfstress::test(alias = "...")]`).
+    pub fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
+    }
+
+    /// Every name the test is found by: its own, then its aliases.
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name).chain(self.aliases.iter().copied())
     }
 
     /// The module the test type is defined in.
@@ -115,13 +130,27 @@ pub(crate) fn duplicate_names() -> Option<String> {
 /// The error naming every pair of same-named tests in `tests` (sorted by
 /// name), if any.
 fn duplicates_among(tests: &[&TestEntry]) -> Option<String> {
-    let pairs: Vec<String> = tests
+    // Every name and alias, by its lower-case spelling.
+    let mut names: Vec<(String, &str, &TestEntry)> = tests
+        .iter()
+        .flat_map(|entry| {
+            entry
+                .names()
+                .map(move |name| (name.to_ascii_lowercase(), name, *entry))
+        })
+        .collect();
+    names.sort_by(|a, b| (&a.0, a.2.module_path).cmp(&(&b.0, b.2.module_path)));
+    let pairs: Vec<String> = names
         .windows(2)
-        .filter(|pair| pair[0].name.eq_ignore_ascii_case(pair[1].name))
+        .filter(|pair| pair[0].0 == pair[1].0)
         .map(|pair| {
             format!(
                 "'{}' is registered twice: {}::{} and {}::{}",
-                pair[0].name, pair[0].module_path, pair[0].name, pair[1].module_path, pair[1].name
+                pair[0].1,
+                pair[0].2.module_path,
+                pair[0].2.name,
+                pair[1].2.module_path,
+                pair[1].2.name
             )
         })
         .collect();
@@ -138,11 +167,14 @@ pub fn find(name: &str) -> Result<&'static TestEntry, Option<&'static str>> {
     let tests = tests();
     if let Some(entry) = tests
         .iter()
-        .find(|entry| entry.name.eq_ignore_ascii_case(name))
+        .find(|entry| entry.names().any(|known| known.eq_ignore_ascii_case(name)))
     {
         return Ok(entry);
     }
-    Err(closest_name(name, tests.iter().map(|entry| entry.name)))
+    Err(closest_name(
+        name,
+        tests.iter().flat_map(|entry| entry.names()),
+    ))
 }
 
 /// The candidate most similar to `name`, if any is reasonably similar.
@@ -184,6 +216,7 @@ mod tests {
                 name,
                 description: "",
                 module_path,
+                aliases: &[],
                 has_sync: true,
                 has_async: false,
             },
@@ -201,6 +234,13 @@ mod tests {
             entry("DownloadTest", "suite::blob"),
         );
         let message = duplicates_among(&[&c, &a, &b]).expect("a duplicate");
+        // An alias counts as a name.
+        let aliased = TestEntry {
+            aliases: &["downloadtest"],
+            ..entry("OtherTest", "suite::other")
+        };
+        let clash = duplicates_among(&[&c, &aliased]).expect("an alias clash");
+        assert!(clash.contains("suite::other::OtherTest"), "{clash}");
         assert!(message.contains("suite::blob::UploadTest"), "{message}");
         assert!(message.contains("suite::legacy::uploadtest"), "{message}");
         assert!(message.contains("rename one"), "{message}");

@@ -95,7 +95,14 @@ impl<O> TestContext<O> {
 /// says how to fix it.
 pub fn get_from_env(name: &str) -> Result<String> {
     match std::env::var(name) {
-        Ok(value) if !value.is_empty() => Ok(value),
+        Ok(value) if !value.is_empty() => {
+            // A connection string, key or token: never printed, wherever
+            // an error message would quote it.
+            if crate::redact::is_secret_variable(name) {
+                crate::redact::remember_secret(&value);
+            }
+            Ok(value)
+        }
         Ok(_) => Err(Error::new(
             ErrorKind::Environment,
             format!(

@@ -10,6 +10,10 @@ mod common;
 mod events;
 #[path = "tests/failures.rs"]
 mod failures;
+#[path = "tests/gates.rs"]
+mod gates;
+#[path = "tests/hardening.rs"]
+mod hardening;
 #[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;
@@ -25,6 +29,8 @@ mod output;
 mod package;
 #[path = "tests/processes.rs"]
 mod processes;
+#[path = "tests/reliability.rs"]
+mod reliability;
 #[path = "tests/timing.rs"]
 mod timing;
 #[path = "tests/usage.rs"]

@@ -13,6 +13,7 @@ mod event;
 mod http;
 mod log;
 mod noop;
+mod output;
 mod sleep;
 
 #[cfg(feature = "azure-core")]

@@ -49,6 +49,25 @@ pub struct LogOptions {
     /// Whether the failure is an error or a panic.
     #[arg(long, value_enum, value_name = "MODE", default_value = "error")]
     pub fail_mode: FailureMode,
+
+    /// Hang at this point: the call never returns (an operation that never
+    /// completes, a cleanup that never ends), to see how the framework
+    /// ends the run anyway.
+    #[arg(long, value_enum, value_name = "POINT")]
+    pub hang_in: Option<FailurePoint>,
+
+    /// The instance (parallel index) that hangs.
+    #[arg(long, value_name = "INDEX", default_value_t = 0)]
+    pub hang_index: usize,
+
+    /// With `--hang-in run`: operations completed before the one that hangs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hang_after: u64,
+
+    /// An async call hangs by blocking its thread (as a blocking client
+    /// called from async code does) instead of awaiting what never comes.
+    #[arg(long)]
+    pub hang_blocking: bool,
 }
 
 /// Prints every lifecycle call with the time since the process started, the
@@ -67,18 +86,58 @@ fn process_start() -> Instant {
 
 impl LogTest {
     fn log(&self, call: &str) {
-        println!(
+        crate::output::line(&format!(
             "[{:>8.3}s] pid {} parallel index {}: {call}",
             process_start().elapsed().as_secs_f64(),
             std::process::id(),
             self.parallel_index
-        );
+        ));
     }
 
     /// Logs `call`, then fails if `point` is where this instance should fail.
     fn step(&self, call: &str, point: FailurePoint) -> Result<()> {
         self.log(call);
         fail_if(&self.options, self.parallel_index, point)
+    }
+
+    /// Whether this instance hangs at `point` now (`--hang-in`).
+    fn hangs(&self, point: FailurePoint) -> bool {
+        let options = &self.options;
+        options.hang_in == Some(point)
+            && options.hang_index == self.parallel_index
+            && (point != FailurePoint::Run || self.iteration > options.hang_after)
+    }
+
+    /// Hangs this thread for good if this instance hangs at `point`.
+    fn hang_sync(&self, point: FailurePoint) {
+        if self.hangs(point) {
+            self.log("hang");
+            block_forever();
+        }
+    }
+
+    /// Never completes if this instance hangs at `point`.
+    async fn hang_async(&self, point: FailurePoint) {
+        if self.hangs(point) {
+            self.log("hang");
+            if self.options.hang_blocking {
+                block_forever();
+            }
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// [`step`](Self::step), then [`hang_async`](Self::hang_async).
+    async fn hook_step(&self, call: &str, point: FailurePoint) -> Result<()> {
+        self.step(call, point)?;
+        self.hang_async(point).await;
+        Ok(())
+    }
+}
+
+fn block_forever() -> ! {
+    loop {
+        std::thread::park();
     }
 }
 
@@ -99,26 +158,64 @@ impl PerfTest for LogTest {
     type Options = LogOptions;
 
     async fn new(ctx: &TestContext<LogOptions>) -> Result<Self> {
+        // The first instance made in a process is the one that runs the
+        // process's global hooks: a global failure asked of another
+        // instance would silently never happen.
+        static FIRST_IN_PROCESS: std::sync::atomic::AtomicBool =
+            std::sync::atomic::AtomicBool::new(true);
+        let first = FIRST_IN_PROCESS.swap(false, std::sync::atomic::Ordering::Relaxed);
+        let options = ctx.options();
+        let global = matches!(
+            options.fail_in,
+            Some(FailurePoint::GlobalSetup | FailurePoint::GlobalCleanup)
+        );
+        if options.fail_in.is_some() && options.fail_index >= ctx.parallel() {
+            return Err(Error::new(
+                perfstress::ErrorKind::Usage,
+                format!(
+                    "--fail-index {} names no instance: the parallel indexes are 0 to {}",
+                    options.fail_index,
+                    ctx.parallel() - 1
+                ),
+            ));
+        }
+        if global && options.fail_index == ctx.parallel_index() && !first {
+            return Err(Error::new(
+                perfstress::ErrorKind::Usage,
+                format!(
+                    "--fail-in {} --fail-index {}: instance {} does not run the global hooks; only the first instance of each process does (index 0 with --processes 1)",
+                    if options.fail_in == Some(FailurePoint::GlobalSetup) {
+                        "global-setup"
+                    } else {
+                        "global-cleanup"
+                    },
+                    options.fail_index,
+                    options.fail_index
+                ),
+            ));
+        }
         let test = LogTest {
             parallel_index: ctx.parallel_index(),
             options: ctx.options().clone(),
             iteration: 0,
         };
-        test.step("new", FailurePoint::New)?;
+        test.hook_step("new", FailurePoint::New).await?;
         Ok(test)
     }
 
     async fn global_setup(&mut self) -> Result<()> {
-        self.step("global_setup", FailurePoint::GlobalSetup)
+        self.hook_step("global_setup", FailurePoint::GlobalSetup)
+            .await
     }
 
     async fn setup(&mut self) -> Result<()> {
-        self.step("setup", FailurePoint::Setup)
+        self.hook_step("setup", FailurePoint::Setup).await
     }
 
     fn run_sync(&mut self) -> Result<()> {
         self.iteration += 1;
         self.step(&format!("run_sync {}", self.iteration), FailurePoint::Run)?;
+        self.hang_sync(FailurePoint::Run);
         std::thread::sleep(Duration::from_millis(self.options.delay_ms));
         Ok(())
     }
@@ -126,19 +223,21 @@ impl PerfTest for LogTest {
     async fn run_async(&mut self) -> Result<()> {
         self.iteration += 1;
         self.step(&format!("run_async {}", self.iteration), FailurePoint::Run)?;
+        self.hang_async(FailurePoint::Run).await;
         tokio::time::sleep(Duration::from_millis(self.options.delay_ms)).await;
         Ok(())
     }
 
     async fn cleanup(&mut self) -> Result<()> {
-        self.step("cleanup", FailurePoint::Cleanup)
+        self.hook_step("cleanup", FailurePoint::Cleanup).await
     }
 
     async fn global_cleanup(&mut self) -> Result<()> {
-        self.step("global_cleanup", FailurePoint::GlobalCleanup)
+        self.hook_step("global_cleanup", FailurePoint::GlobalCleanup)
+            .await
     }
 
     async fn close(&mut self) -> Result<()> {
-        self.step("close", FailurePoint::Close)
+        self.hook_step("close", FailurePoint::Close).await
     }
 }

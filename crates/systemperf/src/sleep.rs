@@ -10,9 +10,12 @@ use perfstress::{PerfTest, Result, TestContext};
 /// slack, tokio's millisecond tick, a busy CPU) does not add up, and the
 /// reported rate is `parallel / delay` whatever the timer's resolution.
 /// The schedule restarts at the first operation of each phase (the
-/// framework runs each phase's operations on new threads or tasks) and
-/// after a pause of the caller between two operations (`--rate` waiting),
-/// so no operation is shortened to make up for time outside the loop.
+/// framework runs each phase's operations on new threads or tasks), after
+/// a pause of the caller between two operations (`--rate` waiting), and
+/// after a stall that leaves an operation more than half its delay (and
+/// more than 25 ms) behind, so no operation is shortened to make up for
+/// time outside the loop, nor skipped or cut below half its delay to catch
+/// up.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SleepOptions {
     /// Delay of each operation of instance 0, in milliseconds. Operations
@@ -49,6 +52,11 @@ const MAX_DELAY_SECONDS: f64 = 86_400.0;
 /// waits the pause is longer, and an operation must not be shortened to
 /// make up for it.
 const RESTART_AFTER_PAUSE: Duration = Duration::from_micros(500);
+
+/// The lateness a short operation always absorbs (tokio's timer alone is a
+/// millisecond late); past it, and past half the delay, the schedule
+/// restarts instead.
+const MAX_CATCH_UP: Duration = Duration::from_millis(25);
 
 /// Where an operation was called from. The framework runs each timed phase
 /// (warm-up, the timed run) on new threads (`--sync`) or tasks, so another
@@ -95,9 +103,15 @@ impl SleepTest {
     fn next_wake(&mut self, now: Instant, caller: Caller) -> Instant {
         let delay = self.next_delay();
         let base = match self.last {
+            // Behind schedule by a wake-up's slack (up to half a delay, or
+            // 25 ms for short delays): this operation is that much
+            // shorter. Further behind (a stalled machine): the schedule
+            // restarts, so no operation is cut below half its delay.
             Some(last)
                 if last.caller == caller
-                    && now.saturating_duration_since(last.returned) < RESTART_AFTER_PAUSE =>
+                    && now.saturating_duration_since(last.returned) < RESTART_AFTER_PAUSE
+                    && now.saturating_duration_since(last.wake)
+                        <= (delay / 2).max(MAX_CATCH_UP) =>
             {
                 last.wake
             }
@@ -210,11 +224,20 @@ mod tests {
         test.returned_here(first, first + ms(3));
         let second = test.next_wake_here(first + ms(3) + Duration::from_micros(1));
         assert_eq!(second, start + ms(20));
-        // 15 ms late: the next one is already due (it does not sleep).
-        test.returned_here(second, second + ms(15));
-        let third = test.next_wake_here(second + ms(15));
+        // 5 ms late: the next one is that much shorter.
+        test.returned_here(second, second + ms(5));
+        let third = test.next_wake_here(second + ms(5));
         assert_eq!(third, start + ms(30));
-        assert!(third < second + ms(15));
+        // 15 ms late: still caught up (short delays absorb up to 25 ms),
+        // so the next one is already due.
+        test.returned_here(third, third + ms(15));
+        let fourth = test.next_wake_here(third + ms(15));
+        assert_eq!(fourth, start + ms(40));
+        // 30 ms late (a stall): the schedule restarts, a whole delay from
+        // now, rather than operations that do not sleep at all.
+        test.returned_here(fourth, fourth + ms(30));
+        let fifth = test.next_wake_here(fourth + ms(30));
+        assert_eq!(fifth, fourth + ms(30) + ms(10));
     }
 
     #[test]
@@ -236,11 +259,12 @@ mod tests {
         let start = Instant::now();
         let ms = Duration::from_millis;
         let first = test.next_wake_here(start);
-        // The warm-up's last operation woke 30 ms late...
-        test.returned_here(first, first + ms(30));
+        // The warm-up's last operation woke 10 ms late (the same caller
+        // would make that up)...
+        test.returned_here(first, first + ms(10));
         // ... and the timed run's first comes at once, from a new thread:
         // a whole delay, nothing made up for the warm-up's lateness.
-        let now = first + ms(30) + Duration::from_micros(100);
+        let now = first + ms(10) + Duration::from_micros(100);
         let other = std::thread::spawn(|| std::thread::current().id())
             .join()
             .unwrap();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// 128-byte lines of Apple silicon).
 #[derive(Debug, Default)]
 #[repr(align(128))]
-pub struct InstanceCounters {
+pub(crate) struct InstanceCounters {
     completed_operations: AtomicU64,
     last_completion_nanos: AtomicU64,
 }
@@ -28,14 +28,14 @@ pub struct InstanceSnapshot {
 
 impl InstanceCounters {
     /// Zeroes both counters; done by the runner before each phase starts.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.completed_operations.store(0, Ordering::Relaxed);
         self.last_completion_nanos.store(0, Ordering::Relaxed);
     }
 
     /// Publishes the instance's progress; called by its worker only.
     #[inline]
-    pub fn publish(&self, completed_operations: u64, last_completion: Duration) {
+    pub(crate) fn publish(&self, completed_operations: u64, last_completion: Duration) {
         let nanos = u64::try_from(last_completion.as_nanos()).unwrap_or(u64::MAX);
         self.last_completion_nanos.store(nanos, Ordering::Relaxed);
         self.completed_operations
@@ -43,7 +43,7 @@ impl InstanceCounters {
     }
 
     /// The last published progress.
-    pub fn snapshot(&self) -> InstanceSnapshot {
+    pub(crate) fn snapshot(&self) -> InstanceSnapshot {
         InstanceSnapshot {
             completed_operations: self.completed_operations.load(Ordering::Relaxed),
             last_completion: Duration::from_nanos(

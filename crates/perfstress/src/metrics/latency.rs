@@ -28,24 +28,39 @@ impl Default for LatencyHistogram {
 }
 
 impl LatencyHistogram {
-    /// An empty histogram (1 ns to 1 h, 3 significant digits).
+    /// An empty histogram (1 ns to 1 h, 3 significant digits). It starts
+    /// small and grows to the largest latency recorded, so an instance
+    /// whose operations take microseconds holds tens of kilobytes, not the
+    /// ~270 KB the whole range to an hour needs.
     pub fn new() -> Self {
-        Self {
-            histogram: Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_NANOS, SIGNIFICANT_DIGITS)
-                .expect("the bounds are valid"),
-        }
+        let mut histogram =
+            Histogram::new_with_bounds(1, 2, SIGNIFICANT_DIGITS).expect("the bounds are valid");
+        histogram.auto(true);
+        Self { histogram }
     }
 
-    /// Records one latency.
+    /// Records one latency (clamped to 1 ns .. 1 h).
     #[inline]
     pub fn record_nanos(&mut self, nanos: u64) {
-        self.histogram
-            .saturating_record(nanos.clamp(1, HIGHEST_TRACKABLE_NANOS));
+        // `record`, not `saturating_record`: the latter clamps to the
+        // current size instead of growing. Growing fails only if memory is
+        // exhausted, and then the sample is dropped rather than the run.
+        let _ = self
+            .histogram
+            .record(nanos.clamp(1, HIGHEST_TRACKABLE_NANOS));
+    }
+
+    /// The bytes a histogram holds when its largest latency is `nanos`: the
+    /// counts of 3 significant digits up to that magnitude.
+    pub(crate) fn bytes_up_to(nanos: u64) -> u64 {
+        // 2048 sub-buckets, half of them per power of two past the first.
+        let magnitudes = u64::from(64 - (nanos.max(2048) / 2048).leading_zeros());
+        (magnitudes + 1) * 1024 * 8
     }
 
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        // Both have the same bounds, so this cannot fail.
+        // This one grows to hold the other's samples.
         let _ = self.histogram.add(&other.histogram);
     }
 
@@ -152,6 +167,24 @@ mod tests {
         assert_eq!(histogram.count(), 1000);
         let total: u64 = histogram.values().map(|(_, count)| count).sum();
         assert_eq!(total, 1000);
+    }
+
+    #[test]
+    fn histograms_grow_with_what_they_record() {
+        let mut small = LatencyHistogram::new();
+        small.record_nanos(5_000);
+        let mut large = LatencyHistogram::new();
+        large.record_nanos(3_000_000_000_000);
+        let largest = large.percentile(100.0).as_secs_f64();
+        assert!((largest - 3000.0).abs() < 3.0, "{largest}");
+        let bytes = |histogram: &LatencyHistogram| histogram.histogram.distinct_values() as u64 * 8;
+        assert!(bytes(&small) < 64 * 1024, "{}", bytes(&small));
+        assert!(bytes(&large) > 200 * 1024, "{}", bytes(&large));
+        assert!(LatencyHistogram::bytes_up_to(HIGHEST_TRACKABLE_NANOS) > 200 * 1024);
+        // Merging a large one into a small one grows it: nothing is lost.
+        small.merge(&large);
+        assert_eq!(small.count(), 2);
+        assert!(small.percentile(100.0) >= Duration::from_secs(2990));
     }
 
     #[test]

@@ -11,10 +11,14 @@ mod run_summary;
 mod summary;
 mod tracker;
 
-pub use counters::{InstanceCounters, InstanceSnapshot};
+pub(crate) use counters::InstanceCounters;
+pub use counters::InstanceSnapshot;
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
+pub(crate) use process::available_memory_bytes;
 pub use process::{process_cpu_time, resident_memory_bytes};
-pub(crate) use run_summary::{FailureRecord, PhaseEnd, PhaseResults, RunSummary};
+pub(crate) use run_summary::{
+    FailureRecord, Lagging, PhaseEnd, PhaseResults, RunSummary, ThresholdResult,
+};
 pub use summary::{PhaseSummary, StatusSample, operations_per_second};
 pub(crate) use tracker::OperationTracker;

@@ -35,6 +35,17 @@ pub fn resident_memory_bytes() -> Option<u64> {
     Some(resident_pages * u64::try_from(page_size).ok()?)
 }
 
+/// Memory the system can still give processes, in bytes (Linux's
+/// `MemAvailable`; `None` elsewhere).
+pub(crate) fn available_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo
+        .lines()
+        .find(|line| line.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,9 @@ use crate::failure::Failure;
 use crate::outcome::Outcome;
 use crate::phase::Phase;
 use crate::plan::Plan;
+use crate::threshold::{LatencyFigure, Metric, Threshold};
 
-use super::{LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
+use super::{InstanceSnapshot, LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
 
 /// How a timed phase ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,50 @@ pub(crate) struct RateResults {
     pub(crate) started: u64,
 }
 
+/// Instances that completed far fewer operations than the others: fewer
+/// than half of the median instance's (a stopped or starved process, an
+/// operation that hung for a while). Their figures skew the results.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lagging {
+    /// The median instance's operations (the upper median).
+    pub(crate) median: u64,
+    /// The lagging instances: parallel index and operations, in order.
+    pub(crate) instances: Vec<(usize, u64)>,
+}
+
+/// The median instance needs this many operations before an instance is
+/// judged to lag: fewer are too coarse to tell.
+const LAGGING_MIN_MEDIAN: u64 = 10;
+
+impl Lagging {
+    /// The instances of `instances` (every instance of the run, in
+    /// parallel-index order) that lag; `None` if none does.
+    pub(crate) fn find(instances: &[InstanceSnapshot]) -> Option<Self> {
+        if instances.len() < 2 {
+            return None;
+        }
+        let mut counts: Vec<u64> = instances
+            .iter()
+            .map(|instance| instance.completed_operations)
+            .collect();
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2];
+        if median < LAGGING_MIN_MEDIAN {
+            return None;
+        }
+        let lagging: Vec<(usize, u64)> = instances
+            .iter()
+            .enumerate()
+            .map(|(index, instance)| (index, instance.completed_operations))
+            .filter(|&(_, completed)| completed.saturating_mul(2) < median)
+            .collect();
+        (!lagging.is_empty()).then_some(Self {
+            median,
+            instances: lagging,
+        })
+    }
+}
+
 /// The results of one timed phase (warm-up or the timed run).
 #[derive(Clone, Debug)]
 pub(crate) struct PhaseResults {
@@ -81,6 +126,12 @@ pub(crate) struct PhaseResults {
     pub(crate) rate: Option<RateResults>,
     /// Files `--profile` wrote.
     pub(crate) profile_files: Vec<String>,
+    /// After the warm-up, with `--results-file`: the entries the timed run
+    /// will write at the warm-up's rate.
+    pub(crate) projected_operations: Option<u64>,
+    /// Instances far behind the others, if any (and if every instance's
+    /// figures are there).
+    pub(crate) lagging: Option<Lagging>,
 }
 
 impl PhaseResults {
@@ -92,6 +143,10 @@ impl PhaseResults {
         ended: PhaseEnd,
     ) -> Self {
         let summary = PhaseSummary::from_instances(measurement.snapshots);
+        // With a worker process lost, positions no longer are parallel indexes.
+        let lagging = (summary.instances.len() == plan.parallel)
+            .then(|| Lagging::find(&summary.instances))
+            .flatten();
         let wall = measurement.wall_seconds;
         let latency = measurement.latency.map(|record| LatencyResults {
             service: record.service.summary(),
@@ -127,6 +182,9 @@ impl PhaseResults {
             latency,
             rate,
             profile_files: measurement.profile_files,
+            projected_operations: (phase == Phase::Warmup && plan.results_file.is_some())
+                .then_some((summary.operations_per_second * plan.duration.as_secs_f64()) as u64),
+            lagging,
             summary,
         }
     }
@@ -153,6 +211,57 @@ impl From<&Failure> for FailureRecord {
     }
 }
 
+/// A `--threshold` and what the timed run measured of its metric.
+#[derive(Clone, Debug)]
+pub(crate) struct ThresholdResult {
+    /// The bound.
+    pub(crate) threshold: Threshold,
+    /// The figure, in the metric's base unit; `None` where it could not
+    /// be measured (which fails the bound).
+    pub(crate) measured: Option<f64>,
+    /// Whether the bound held.
+    pub(crate) passed: bool,
+}
+
+impl ThresholdResult {
+    /// Checks every threshold of `plan` against the timed run's `run`.
+    pub(crate) fn evaluate(plan: &Plan, run: Option<&PhaseResults>) -> Vec<Self> {
+        plan.thresholds
+            .iter()
+            .map(|threshold| {
+                let measured = run.and_then(|run| measure(threshold.metric, run));
+                ThresholdResult {
+                    threshold: threshold.clone(),
+                    passed: measured.is_some_and(|value| threshold.holds(value)),
+                    measured,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The figure of `metric` in `run`, in the metric's base unit.
+fn measure(metric: Metric, run: &PhaseResults) -> Option<f64> {
+    match metric {
+        Metric::OperationsPerSecond => Some(run.summary.operations_per_second),
+        Metric::Operations => Some(run.summary.total_operations as f64),
+        // Any failed operation fails the run (and thresholds are checked
+        // on successful runs only), so a run that got here had none.
+        Metric::ErrorRate => Some(0.0),
+        Metric::Rss => run.average_memory_bytes.map(|bytes| bytes as f64),
+        Metric::Cpu => run.cpu_percent,
+        Metric::Latency(figure) => {
+            let latency = run.latency.as_ref()?;
+            Some(match figure {
+                LatencyFigure::Mean => latency.service.mean.as_secs_f64(),
+                LatencyFigure::Percentile(percentile) => {
+                    latency.record.service.percentile(percentile).as_secs_f64()
+                }
+            })
+        }
+    }
+}
+
 /// Everything a run produced, built once at its end.
 #[derive(Clone, Debug)]
 pub(crate) struct RunSummary<'a> {
@@ -174,6 +283,43 @@ pub(crate) struct RunSummary<'a> {
     pub(crate) failures: Vec<FailureRecord>,
     /// With several processes: seconds spent coordinating them, by what.
     pub(crate) coordination_seconds: BTreeMap<String, f64>,
+    /// Each `--threshold` and whether it held (successful runs only).
+    pub(crate) thresholds: Vec<ThresholdResult>,
     /// How the run ended (before any reporter wrote its files).
     pub(crate) outcome: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn instances(counts: &[u64]) -> Vec<InstanceSnapshot> {
+        counts
+            .iter()
+            .map(|&completed_operations| InstanceSnapshot {
+                completed_operations,
+                last_completion: Duration::from_secs(5),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn instances_under_half_the_median_lag() {
+        let lagging = Lagging::find(&instances(&[60, 20, 58, 61])).unwrap();
+        assert_eq!(lagging.median, 60);
+        assert_eq!(lagging.instances, vec![(1, 20)]);
+        // Two instances: the median is the larger.
+        let lagging = Lagging::find(&instances(&[60, 29])).unwrap();
+        assert_eq!(lagging.instances, vec![(1, 29)]);
+    }
+
+    #[test]
+    fn balanced_or_too_few_operations_do_not_lag() {
+        assert_eq!(Lagging::find(&instances(&[60, 30, 55])), None);
+        assert_eq!(Lagging::find(&instances(&[9, 0, 8])), None);
+        assert_eq!(Lagging::find(&instances(&[100])), None);
+        assert_eq!(Lagging::find(&[]), None);
+    }
 }

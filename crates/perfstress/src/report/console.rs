@@ -6,14 +6,35 @@ use std::io::Write;
 
 use crate::error::Error;
 use crate::failure::Failure;
-use crate::metrics::{PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
+use crate::metrics::{Lagging, PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
 use crate::phase::Phase;
 use crate::plan::{LATE_START_THRESHOLD, Plan};
-use crate::redact::redact_urls;
+use crate::redact::redact_text;
+use crate::threshold::Metric;
 
 use super::format::{format_count, format_significant};
 use super::latency::{clock_resolution_line, latency_table};
 use super::reporter::Reporter;
+
+/// A measured figure of `metric` (in its base unit) with its unit.
+fn format_measured(metric: Metric, value: f64) -> String {
+    match metric {
+        Metric::Latency(_) => {
+            super::latency::format_latency(std::time::Duration::from_secs_f64(value))
+        }
+        Metric::Rss => format!("{} MiB", format_significant(value / (1024.0 * 1024.0))),
+        Metric::Cpu => format!("{} %", format_significant(value)),
+        Metric::ErrorRate => format!("{} %", format_significant(value * 100.0)),
+        Metric::OperationsPerSecond => format!("{} ops/s", format_significant(value)),
+        Metric::Operations => format_count(value as u64),
+    }
+}
+
+/// Entries of a `--results-file` past which PerfAutomation (which reads it
+/// into one string) is in trouble.
+const RESULTS_FILE_ENTRIES_LIMIT: u64 = 30_000_000;
+/// Bytes of one entry, about: `{"Time":0.0123,"Size":-1},`.
+const RESULTS_FILE_ENTRY_BYTES: u64 = 25;
 
 /// The results line of a phase, in the family's format (PerfAutomation
 /// parses it with `\((.*) ops/s`).
@@ -33,6 +54,29 @@ pub(crate) fn results_line(summary: &PhaseSummary) -> String {
         }
         _ => "Completed without generating operation statistics.".to_owned(),
     }
+}
+
+/// The warning after the results line of a phase in which some instances
+/// completed far fewer operations than the others.
+pub(crate) fn lagging_line(lagging: &Lagging) -> String {
+    const SHOWN: usize = 5;
+    let count = lagging.instances.len();
+    let mut listed: Vec<String> = lagging
+        .instances
+        .iter()
+        .take(SHOWN)
+        .map(|(index, completed)| format!("{index} ({})", format_count(*completed)))
+        .collect();
+    if count > SHOWN {
+        listed.push(format!("and {} more", count - SHOWN));
+    }
+    format!(
+        "Warning: {count} instance{} completed fewer than half the operations of the median instance ({}): parallel index{} {}; stalled or starved, they skew the results",
+        if count == 1 { "" } else { "s" },
+        format_count(lagging.median),
+        if count == 1 { "" } else { "es" },
+        listed.join(", "),
+    )
 }
 
 /// One status line: operations since the last line, total, current rate.
@@ -106,7 +150,7 @@ impl Console {
     /// phase and the whole error chain.
     /// `who` names the instance (`parallel index 3`) or process that failed.
     pub(crate) fn failure(&self, test_name: &str, who: &str, phase: &str, error: &Error) {
-        let chain: Vec<String> = error.chain().iter().map(|line| redact_urls(line)).collect();
+        let chain: Vec<String> = error.causes().map(|line| redact_text(&line)).collect();
         let mut text = format!(
             "error: {test_name} ({who}) failed in {phase}: {}",
             chain.first().map(String::as_str).unwrap_or("unknown error")
@@ -118,10 +162,10 @@ impl Console {
         self.error(&text);
     }
 
-    /// Writes a diagnostic line to stderr.
+    /// Writes a diagnostic line to stderr, secrets masked.
     pub(crate) fn error(&self, text: &str) {
         let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{text}");
+        let _ = writeln!(stderr, "{}", redact_text(text));
     }
 }
 
@@ -169,6 +213,9 @@ impl Reporter for Console {
             PhaseEnd::Interrupted => self.line("(partial results: the phase was interrupted)"),
             PhaseEnd::Failed => self.line("(partial results: the run failed; the error follows)"),
         }
+        if let Some(lagging) = &results.lagging {
+            self.line(&lagging_line(lagging));
+        }
         if let Some(latency) = &results.latency {
             self.line("");
             self.stage("Latency Distribution");
@@ -197,6 +244,17 @@ impl Reporter for Console {
                 LATE_START_THRESHOLD.as_millis(),
             ));
         }
+        if let Some(entries) = results
+            .projected_operations
+            .filter(|entries| *entries > RESULTS_FILE_ENTRIES_LIMIT)
+        {
+            self.error(&format!(
+                "warning: at the warm-up's rate, --results-file will hold about {} entries (about {} MB); PerfAutomation reads it into one string and manages about {} million: use a shorter --duration or rely on --latency's percentiles",
+                format_count(entries),
+                format_count(entries.saturating_mul(RESULTS_FILE_ENTRY_BYTES) / 1_000_000),
+                RESULTS_FILE_ENTRIES_LIMIT / 1_000_000
+            ));
+        }
         for path in &results.profile_files {
             self.line(&format!("Profile written to {path}"));
         }
@@ -216,8 +274,40 @@ impl Reporter for Console {
         self.line("");
     }
 
-    fn run_summary(&mut self, _summary: &RunSummary<'_>) -> Result<(), Error> {
+    fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
         self.stage("Finished");
+        if !summary.thresholds.is_empty() {
+            self.stage("Thresholds");
+            let width = summary
+                .thresholds
+                .iter()
+                .map(|result| result.threshold.text.len())
+                .max()
+                .unwrap_or(0);
+            for result in &summary.thresholds {
+                let measured = result
+                    .measured
+                    .map(|value| format_measured(result.threshold.metric, value))
+                    .unwrap_or_else(|| "not measured".to_owned());
+                self.line(&format!(
+                    "  {:width$}  measured {:>14}  {}",
+                    result.threshold.text,
+                    measured,
+                    if result.passed { "pass" } else { "FAIL" }
+                ));
+            }
+            let failed = summary
+                .thresholds
+                .iter()
+                .filter(|result| !result.passed)
+                .count();
+            if failed > 0 {
+                self.error(&format!(
+                    "error: {failed} of {} thresholds failed (exit code 3)",
+                    summary.thresholds.len()
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -263,5 +353,24 @@ mod tests {
             status_line(&sample),
             "         20           40        20.00"
         );
+    }
+
+    #[test]
+    fn lagging_instances_line() {
+        let one = Lagging {
+            median: 1200,
+            instances: vec![(1, 20)],
+        };
+        assert_eq!(
+            lagging_line(&one),
+            "Warning: 1 instance completed fewer than half the operations of the median instance (1,200): parallel index 1 (20); stalled or starved, they skew the results"
+        );
+        let many = Lagging {
+            median: 60,
+            instances: (10..17).map(|index| (index, 3)).collect(),
+        };
+        assert!(lagging_line(&many).contains(
+            "7 instances completed fewer than half the operations of the median instance (60): parallel indexes 10 (3), 11 (3), 12 (3), 13 (3), 14 (3), and 2 more;"
+        ));
     }
 }

@@ -66,6 +66,11 @@ pub(crate) struct TestResults {
     /// With --rate: operations that started more than 1 ms behind schedule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) late_starts: Option<u64>,
+    /// Each `--threshold`: the expression, the measured value (in the
+    /// metric's base unit: seconds, bytes, a fraction, percent of a core),
+    /// and whether it held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) thresholds: Vec<ThresholdResults>,
     /// The perfstress version that measured this.
     pub(crate) perfstress_version: String,
 }
@@ -106,6 +111,17 @@ impl From<&crate::metrics::LatencySummary> for LatencyResults {
             clock_resolution_ns: None,
         }
     }
+}
+
+/// A `--threshold` in the results file.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ThresholdResults {
+    /// The expression, as given.
+    pub(crate) threshold: String,
+    /// The figure measured, in the metric's base unit.
+    pub(crate) measured: Option<f64>,
+    /// Whether the bound held.
+    pub(crate) passed: bool,
 }
 
 /// One instance's figures in the results file.
@@ -162,6 +178,15 @@ impl TestResults {
                 .map(LatencyResults::from),
             target_rate: run.rate.map(|rate| rate.target),
             late_starts: run.rate.map(|rate| rate.late_starts),
+            thresholds: summary
+                .thresholds
+                .iter()
+                .map(|result| ThresholdResults {
+                    threshold: result.threshold.text.clone(),
+                    measured: result.measured,
+                    passed: result.passed,
+                })
+                .collect(),
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }
@@ -171,6 +196,8 @@ impl TestResults {
 pub(crate) struct TestResultsFile {
     path: PathBuf,
     console: Console,
+    /// Whether this run wrote the file.
+    written: bool,
 }
 
 impl TestResultsFile {
@@ -179,19 +206,27 @@ impl TestResultsFile {
         Self {
             path,
             console: Console::new(),
+            written: false,
         }
     }
 }
 
 impl Reporter for TestResultsFile {
+    fn discard(&mut self) {
+        if std::mem::take(&mut self.written) {
+            crate::fs::remove_written(&self.path);
+        }
+    }
+
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.is_success() {
+        if !summary.outcome.has_results() {
             return Ok(());
         }
         let Some(results) = TestResults::new(summary) else {
             return Ok(());
         };
         write_test_results(&self.path, &results).map_err(|error| file_error(&self.path, error))?;
+        self.written = true;
         self.console
             .line(&format!("Results written to {}", self.path.display()));
         Ok(())
@@ -246,6 +281,7 @@ mod tests {
             corrected_latency: None,
             target_rate: None,
             late_starts: None,
+            thresholds: vec![],
             perfstress_version: "0.1.0".into(),
         };
         write_test_results(&path, &results).unwrap();

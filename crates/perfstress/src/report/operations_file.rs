@@ -14,6 +14,8 @@ use super::reporter::Reporter;
 pub(crate) struct OperationsFile {
     path: PathBuf,
     console: Console,
+    /// Whether this run wrote the file.
+    written: bool,
 }
 
 impl OperationsFile {
@@ -22,13 +24,20 @@ impl OperationsFile {
         Self {
             path,
             console: Console::new(),
+            written: false,
         }
     }
 }
 
 impl Reporter for OperationsFile {
+    fn discard(&mut self) {
+        if std::mem::take(&mut self.written) {
+            crate::fs::remove_written(&self.path);
+        }
+    }
+
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.is_success() {
+        if !summary.outcome.has_results() {
             return Ok(());
         }
         let Some(latency) = summary.run.as_ref().and_then(|run| run.latency.as_ref()) else {
@@ -41,6 +50,7 @@ impl Reporter for OperationsFile {
             .unwrap_or(-1);
         write_operations_file(&self.path, &latency.record.service, size)
             .map_err(|error| file_error(&self.path, error))?;
+        self.written = true;
         self.console.line(&format!(
             "Per-operation results written to {}",
             self.path.display()

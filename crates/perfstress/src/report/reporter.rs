@@ -30,6 +30,9 @@ pub(crate) trait Reporter {
     /// The run is over: its summary. An error (e.g. a results file that
     /// cannot be written) fails the run.
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error>;
+    /// The run ended badly after `run_summary` (a signal while the files
+    /// were written): remove what this reporter wrote.
+    fn discard(&mut self) {}
 }
 
 /// Every reporter of a run, told everything in the order they were added.
@@ -77,6 +80,11 @@ impl Reporters {
     /// See [`Reporter::stage_end`].
     pub(crate) fn stage_end(&mut self, stage: Phase) {
         self.each(|reporter| reporter.stage_end(stage));
+    }
+
+    /// See [`Reporter::discard`].
+    pub(crate) fn discard(&mut self) {
+        self.each(|reporter| reporter.discard());
     }
 
     /// See [`Reporter::run_summary`]; stops at the first reporter that

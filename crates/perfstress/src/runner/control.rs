@@ -20,12 +20,16 @@ struct State {
     failed: bool,
     /// Whether a failure was a usage error (bad test options: exit 2).
     usage_error: bool,
-    /// Whether the run was interrupted (here or in a worker process).
-    interrupted: bool,
+    /// The signal that interrupted the run (here or in a worker process).
+    interrupted: Option<StopSignal>,
     /// Ctrl-C signals this process itself received: the second exits at once.
     signals: u32,
     /// Cancelled from outside: the parent process said so, or it is gone.
     cancelled_remotely: bool,
+    /// In a worker process: when the parent was found gone.
+    orphaned_at: Option<Instant>,
+    /// When the run was interrupted.
+    interrupted_at: Option<Instant>,
     /// Aborts the async workers of the phase in progress.
     abort_handles: Vec<AbortHandle>,
 }
@@ -35,10 +39,41 @@ struct State {
 #[derive(Debug)]
 pub(crate) enum ControlEvent<'a> {
     Failed(&'a Failure),
-    Interrupted,
+    Interrupted(StopSignal),
 }
 
 type Listener = Box<dyn Fn(ControlEvent<'_>) + Send + Sync>;
+
+/// A signal that stops a run (cleanup still runs); each ends the run with
+/// its own outcome, as shells report a process the signal killed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum StopSignal {
+    /// SIGINT, Ctrl-C.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+    /// SIGHUP.
+    HangUp,
+}
+
+impl StopSignal {
+    /// The outcome of a run this signal stopped.
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            StopSignal::Interrupt => Outcome::Interrupted,
+            StopSignal::Terminate => Outcome::Terminated,
+            StopSignal::HangUp => Outcome::HungUp,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "Interrupted",
+            StopSignal::Terminate => "Terminated (SIGTERM)",
+            StopSignal::HangUp => "Hung up (SIGHUP)",
+        }
+    }
+}
 
 /// The stop signals of one run, shared by the coordinator, the workers and
 /// the Ctrl-C handler.
@@ -116,9 +151,16 @@ impl RunControl {
             .store(Self::is_cancelled_locked(&state), Ordering::Relaxed);
     }
 
-    /// Ends the current phase (its deadline passed).
+    /// Ends the current phase (its deadline passed). The async workers of
+    /// the phase stay abortable until they are collected
+    /// ([`tasks_collected`](Self::tasks_collected)): an operation still in
+    /// flight is given the grace period, and Ctrl-C must still stop it.
     pub(crate) fn end_phase(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Every async worker of the phase has returned (or was abandoned).
+    pub(crate) fn tasks_collected(&self) {
         self.lock().abort_handles.clear();
     }
 
@@ -135,50 +177,67 @@ impl RunControl {
         self.lock().failures.push(failure);
     }
 
-    /// Ctrl-C: the first stops the run (cleanup still runs); the second
-    /// Ctrl-C this process receives exits at once, for a cleanup that hangs
-    /// (killing worker processes first).
-    pub(crate) fn interrupt(&self) {
+    /// A stop signal (Ctrl-C, SIGTERM, SIGHUP): the first stops the run
+    /// (cleanup still runs); the second this process receives exits at
+    /// once, for a cleanup that hangs (killing worker processes and
+    /// removing temporary files first). The run ends with the first
+    /// signal's outcome. A worker process never exits on a second signal:
+    /// its parent kills it on its own second Ctrl-C, and a parent that dies
+    /// sends it SIGTERM once per exiting thread (Linux's parent-death
+    /// signal), which must not cut its cleanup short (a worker bounds that
+    /// cleanup itself).
+    pub(crate) fn interrupt(&self, signal: StopSignal) {
         {
             let mut state = self.lock();
             state.signals += 1;
+            if state.signals > 1 && self.quiet {
+                return;
+            }
             if state.signals > 1 {
                 if !self.quiet {
-                    eprintln!("\nInterrupted again: exiting without waiting for cleanup.");
+                    eprintln!(
+                        "\n{} again: exiting without waiting for cleanup.",
+                        signal.name()
+                    );
                 }
                 super::reaper::kill_all();
                 crate::fs::remove_temporary_files();
-                Outcome::Interrupted.exit();
+                state.interrupted.unwrap_or(signal).outcome().exit();
             }
-            if std::mem::replace(&mut state.interrupted, true) {
-                // A worker reported this Ctrl-C first: already stopping.
+            state.interrupted_at.get_or_insert_with(Instant::now);
+            if state.interrupted.is_some() {
+                // A worker reported this signal first: already stopping.
                 return;
             }
-            self.announce_interrupt();
+            state.interrupted = Some(signal);
+            self.announce_interrupt(signal);
             self.cancel_locked(&mut state);
         }
-        self.notify(ControlEvent::Interrupted);
+        self.notify(ControlEvent::Interrupted(signal));
     }
 
-    /// Ctrl-C reached a worker process: the run is interrupted, but this is
-    /// not a Ctrl-C of this process (a terminal sends it to both, in either
-    /// order), so it never counts towards the second one.
-    pub(crate) fn interrupt_from_worker(&self) {
+    /// A signal reached a worker process: the run is interrupted, but this
+    /// is not a signal of this process (a terminal sends Ctrl-C to both, in
+    /// either order), so it never counts towards the second one.
+    pub(crate) fn interrupt_from_worker(&self, signal: StopSignal) {
         {
             let mut state = self.lock();
-            if std::mem::replace(&mut state.interrupted, true) {
+            state.interrupted_at.get_or_insert_with(Instant::now);
+            if state.interrupted.is_some() {
                 return;
             }
-            self.announce_interrupt();
+            state.interrupted = Some(signal);
+            self.announce_interrupt(signal);
             self.cancel_locked(&mut state);
         }
-        self.notify(ControlEvent::Interrupted);
+        self.notify(ControlEvent::Interrupted(signal));
     }
 
-    fn announce_interrupt(&self) {
+    fn announce_interrupt(&self, signal: StopSignal) {
         if !self.quiet {
             eprintln!(
-                "\nInterrupted: stopping, then cleaning up (press Ctrl-C again to exit at once)."
+                "\n{}: stopping, then cleaning up (press Ctrl-C again to exit at once).",
+                signal.name()
             );
         }
     }
@@ -191,6 +250,23 @@ impl RunControl {
         self.cancel_locked(&mut state);
     }
 
+    /// A worker process whose parent is gone: stops the run like
+    /// [`cancel_remotely`](Self::cancel_remotely), and nobody waits for its
+    /// operations any more (see [`hurried_at`](Self::hurried_at)).
+    pub(crate) fn orphan(&self) {
+        let mut state = self.lock();
+        state.orphaned_at.get_or_insert_with(Instant::now);
+        state.cancelled_remotely = true;
+        self.cancel_locked(&mut state);
+    }
+
+    /// When the run was interrupted (Ctrl-C here or in a worker), and when
+    /// this worker process found its parent gone, if they happened.
+    pub(crate) fn hurried_at(&self) -> (Option<Instant>, Option<Instant>) {
+        let state = self.lock();
+        (state.interrupted_at, state.orphaned_at)
+    }
+
     fn cancel_locked(&self, state: &mut State) {
         self.stop.store(true, Ordering::Relaxed);
         for handle in state.abort_handles.drain(..) {
@@ -201,7 +277,7 @@ impl RunControl {
     }
 
     fn is_cancelled_locked(state: &State) -> bool {
-        state.failed || state.interrupted || state.cancelled_remotely
+        state.failed || state.interrupted.is_some() || state.cancelled_remotely
     }
 
     /// Whether the run was stopped early (failure, Ctrl-C or the parent).
@@ -209,9 +285,9 @@ impl RunControl {
         Self::is_cancelled_locked(&self.lock())
     }
 
-    /// Whether Ctrl-C stopped the run.
+    /// Whether a signal stopped the run.
     pub(crate) fn is_interrupted(&self) -> bool {
-        self.lock().interrupted
+        self.lock().interrupted.is_some()
     }
 
     /// Waits until `deadline`; returns `false` early if the run was cancelled.
@@ -255,8 +331,8 @@ impl RunControl {
     /// The outcome of this run, as far as this control knows.
     pub(crate) fn outcome(&self) -> Outcome {
         let state = self.lock();
-        if state.interrupted {
-            Outcome::Interrupted
+        if let Some(signal) = state.interrupted {
+            signal.outcome()
         } else if state.usage_error {
             Outcome::Usage
         } else if state.failed {

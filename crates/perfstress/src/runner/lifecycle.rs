@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::metrics::{
     FailureRecord, InstanceSnapshot, PhaseEnd, PhaseMeasurement, PhaseResults, RunSummary,
-    StatusSample,
+    StatusSample, ThresholdResult,
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
@@ -18,6 +18,8 @@ use crate::plan::Plan;
 use crate::report::{Console, Reporters};
 
 use super::control::RunControl;
+use super::panic::{catch_panic, panic_error};
+use crate::failure::{Failure, Who};
 
 /// Called at each status tick of a timed stage with the tick number (1, 2,
 /// ...) and every instance's progress.
@@ -83,7 +85,10 @@ impl<'a> Lifecycle<'a> {
                 continue;
             }
             self.reporters.stage_start(stage);
-            match stage {
+            // A panic of the framework itself (not of test code, which the
+            // stages catch) is a reported failure too: the stages after it,
+            // cleanup included, still run.
+            let ran = catch_panic(|| match stage {
                 Phase::Setup => stages.setup(),
                 Phase::PostSetup if !cancelled => stages.post_setup(),
                 Phase::Warmup => warmup = Some(self.timed(stages, stage, self.plan.warmup)),
@@ -94,24 +99,50 @@ impl<'a> Lifecycle<'a> {
                     stages.finish();
                 }
                 _ => {}
+            });
+            if let Err(payload) = ran {
+                self.control.fail(Failure {
+                    who: Who::Runner,
+                    phase: stage,
+                    error: panic_error(payload),
+                });
             }
             self.end_stage(stage);
         }
 
-        let outcome = self.control.outcome();
+        let mut outcome = self.control.outcome();
+        let thresholds = if outcome.is_success() {
+            ThresholdResult::evaluate(self.plan, run.as_ref())
+        } else {
+            Vec::new()
+        };
+        // A run that worked but fails a gate: its files are still written
+        // (CI wants the numbers), and it exits 3.
+        if thresholds.iter().any(|result| !result.passed) {
+            outcome = Outcome::GateFailed;
+        }
         let summary = RunSummary {
             plan: self.plan,
             warmup,
             run,
             failures: std::mem::take(&mut self.failures),
             coordination_seconds: stages.coordination().into_iter().collect(),
+            thresholds,
             outcome,
         };
-        match self.reporters.run_summary(&summary) {
+        let written = self.reporters.run_summary(&summary);
+        // A signal while the files were written: the run ends with the
+        // signal's outcome, and leaves no results file behind.
+        let late = self.control.outcome();
+        if outcome.has_results() && late.is_signal() {
+            self.reporters.discard();
+            return late;
+        }
+        match written {
             Ok(()) => outcome,
             Err(error) => {
                 Console::new().error(&format!("error: {error}"));
-                if outcome.is_success() {
+                if outcome.has_results() {
                     Outcome::Failed
                 } else {
                     outcome

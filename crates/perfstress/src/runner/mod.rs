@@ -11,11 +11,13 @@ mod panic;
 mod process;
 mod reaper;
 mod signals;
+mod testing;
 
 use std::sync::Arc;
 
 use clap::FromArgMatches;
 
+use crate::error::{Error, ErrorKind};
 use crate::outcome::Outcome;
 use crate::plan::Plan;
 use crate::registry::{Invocation, TestEntry};
@@ -36,7 +38,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     let options = match D::Options::from_arg_matches(&invocation.matches) {
         Ok(options) => options,
         Err(error) => {
-            let _ = error.print();
+            console.error(error.render().to_string().trim_end());
             return Outcome::Usage;
         }
     };
@@ -49,6 +51,10 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     };
     if let Some(spec) = &invocation.global.perfstress_worker {
         return process::worker::run_worker::<D>(spec, plan, options);
+    }
+    if let Err(error) = check_latency_memory(&plan) {
+        console.error(&format!("error: {error}"));
+        return Outcome::Usage;
     }
     if let Err(error) = plan.prepare_outputs() {
         console.error(&format!("error: {error}"));
@@ -75,8 +81,15 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             LocalStages::<D>::new(plan.clone(), share, options, control.clone(), runtime);
         return lifecycle.run(&mut stages);
     }
-    match RemoteStages::start(&invocation.args, &plan.shares, control.clone()) {
+    match RemoteStages::start(
+        &invocation.args,
+        &plan.shares,
+        plan.liveness_timeout,
+        control.clone(),
+    ) {
         Ok(mut stages) => lifecycle.run(&mut stages),
+        // Ctrl-C while the workers start: the signal's outcome.
+        Err(_) if control.is_interrupted() => control.outcome(),
         Err(error) => {
             console.error(&format!(
                 "error: cannot start the worker processes: {error}"
@@ -84,4 +97,42 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             Outcome::Failed
         }
     }
+}
+
+/// Latency histograms grow with the latencies recorded; one whose largest
+/// latency is 10 s holds about this much. Runs that could not hold that
+/// much per instance are refused before they start.
+const LATENCY_BYTES_PLANNED_NANOS: u64 = 10_000_000_000;
+
+/// Refuses `--latency` (or `--rate`) over `parallel` instances when their
+/// histograms could not fit in the memory the system has left.
+fn check_latency_memory(plan: &Plan) -> Result<(), Error> {
+    if !plan.timing.records_latency() {
+        return Ok(());
+    }
+    let parallel = plan.parallel;
+    let histograms = if plan.timing.rate().is_some() { 2 } else { 1 };
+    let needed = parallel as u64
+        * histograms
+        * crate::metrics::LatencyHistogram::bytes_up_to(LATENCY_BYTES_PLANNED_NANOS);
+    let Some(available) = crate::metrics::available_memory_bytes() else {
+        return Ok(());
+    };
+    // Half of what is left: the test's own clients need memory too.
+    if needed > available / 2 {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "--latency over {parallel} instances needs about {} MiB of histograms ({} per instance), more than half of the {} MiB this machine has available; run fewer instances, or spread them over machines",
+                needed >> 20,
+                if histograms == 2 {
+                    "two with --rate"
+                } else {
+                    "one"
+                },
+                available >> 20
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -69,3 +69,39 @@ fn run_lists_tests_and_rejects_unknown_ones() {
         .parallel(0)
         .outcome(Outcome::Usage);
 }
+
+/// A test known by another name too, as a suite migrating from
+/// azure_core_test keeps its Class names.
+pub struct AliasedTest;
+
+#[perfstress::test(alias = "aliased_blob", alias = "AliasedOld")]
+impl perfstress::PerfTest for AliasedTest {
+    type Options = perfstress::NoOptions;
+
+    async fn new(_: &perfstress::TestContext<perfstress::NoOptions>) -> perfstress::Result<Self> {
+        Ok(AliasedTest)
+    }
+
+    fn run_sync(&mut self) -> perfstress::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn aliases_find_the_test_case_insensitively() {
+    for name in ["aliased_blob", "ALIASED_BLOB", "aliasedold", "AliasedTest"] {
+        assert_eq!(
+            perfstress::find(name).map(|entry| entry.name()),
+            Ok("AliasedTest"),
+            "{name}"
+        );
+    }
+    let entry = perfstress::find("AliasedTest").unwrap();
+    assert_eq!(entry.aliases(), ["aliased_blob", "AliasedOld"]);
+    let _serial = serial();
+    Perf::test("ALIASED_BLOB")
+        .arg("--sync")
+        .duration(0.1)
+        .warmup(0)
+        .ok();
+}

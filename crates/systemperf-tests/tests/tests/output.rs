@@ -73,7 +73,7 @@ fn options_block_shows_the_effective_flags() {
         options,
         [
             "LogTest  duration 0.2 s, warm-up 0 s, parallel 1 over 1 process, sync, no cleanup, insecure",
-            "  --delay-ms 50  --fail-index 0  --fail-mode error",
+            "  --delay-ms 50  --fail-index 0  --fail-mode error  --hang-index 0  --hang-after 0",
             "",
         ],
         "{}",

@@ -263,3 +263,32 @@ fn repeated_options_take_the_last_value() {
         output.dump()
     );
 }
+
+/// PerfAutomation passes `--sync` to every test: every built-in test runs
+/// with it (the async-only ones through the sync bridge). The list comes
+/// from the runner's own listing, so a new test is covered too.
+#[test]
+fn every_built_in_test_runs_under_sync() {
+    let listing = runner().ok();
+    let tests: Vec<&str> = listing
+        .stdout
+        .lines()
+        .skip(1)
+        .filter(|line| line.starts_with("  ") && !line.trim_start().starts_with('('))
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert!(tests.len() >= 6, "{}", listing.dump());
+    for test in tests {
+        let output = systemperf(test)
+            .sync(true)
+            .duration(0.3)
+            .warmup(0)
+            .processes(1)
+            .ok();
+        assert!(
+            output.section("Options")[0].contains(", sync"),
+            "{test}\n{}",
+            output.dump()
+        );
+    }
+}

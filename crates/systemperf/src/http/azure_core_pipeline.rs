@@ -18,7 +18,7 @@ pub struct AzureCoreGetTest {
     url: Option<Url>,
 }
 
-/// GET through the azure_core HTTP pipeline (async only); embedded server unless --url.
+/// GET through the azure_core HTTP pipeline (async; --sync through the sync bridge); embedded server unless --url.
 #[perfstress::test(sync_bridge)]
 impl PerfTest for AzureCoreGetTest {
     type Options = HttpOptions;

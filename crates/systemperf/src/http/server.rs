@@ -251,10 +251,10 @@ pub(crate) fn lease(size: u64) -> io::Result<ServerLease> {
     let mut shared = shared();
     if shared.server.is_none() {
         let server = EmbeddedServer::start(size)?;
-        println!(
+        crate::output::line(&format!(
             "embedded server listening on {} ({size}-byte responses)",
             server.url()
-        );
+        ));
         shared.server = Some(server);
         shared.size = size;
     } else if shared.size != size {
@@ -292,10 +292,10 @@ impl Drop for ServerLease {
         if let Some(server) = server {
             let totals = server.stop();
             // Integration tests compare this count with the reported operations.
-            println!(
+            crate::output::line(&format!(
                 "embedded server served {} requests ({} request body bytes received)",
                 totals.requests, totals.bytes_received
-            );
+            ));
         }
     }
 }

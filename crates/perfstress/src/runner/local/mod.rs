@@ -8,6 +8,7 @@ mod op_loop;
 mod timed;
 pub(crate) mod timing;
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,7 +44,10 @@ pub(crate) struct LocalStages<D: Driver> {
     instances: Vec<Option<D>>,
     counters: Arc<[InstanceCounters]>,
     control: Arc<RunControl>,
-    runtime: tokio::runtime::Runtime,
+    /// Taken only on drop.
+    runtime: ManuallyDrop<tokio::runtime::Runtime>,
+    /// A task of a timed phase never returned: it holds a runtime thread.
+    abandoned_tasks: bool,
     /// The latency clock, calibrated when the stages are made (the first
     /// calibration of a process takes a while: not between a stage's
     /// header and its start).
@@ -81,7 +85,8 @@ impl<D: Driver> LocalStages<D> {
             instances: Vec::new(),
             counters,
             control,
-            runtime,
+            runtime: ManuallyDrop::new(runtime),
+            abandoned_tasks: false,
             clock,
             clock_resolution_ns,
             global_setup_ran: false,
@@ -164,12 +169,14 @@ impl<D: Driver> LocalStages<D> {
             },
             clock: &self.clock,
             clock_resolution_ns: self.clock_resolution_ns,
+            grace: self.plan.grace,
         };
         self.control.set_phase(phase);
         let profiler = self.start_profiler(phase);
         let cpu_before = process_cpu_time();
         let wall_start = Instant::now();
         let (snapshots, readings) = timed.run(&mut self.instances, on_tick);
+        self.abandoned_tasks |= readings.abandoned_tasks;
         let wall_seconds = wall_start.elapsed().as_secs_f64();
         let profile_files = self.finish_profiler(profiler);
         let cpu_seconds = match (cpu_before, process_cpu_time()) {
@@ -252,23 +259,42 @@ impl<D: Driver> LocalStages<D> {
     }
 
     /// Runs hook `phase`: global hooks on the first instance of this
-    /// process, the others on every instance.
+    /// process (the first one left, if an abandoned operation took it), the
+    /// others on every instance.
     fn hook(&mut self, phase: Phase, stop_on_failure: bool) {
         let global = matches!(phase, Phase::GlobalSetup | Phase::GlobalCleanup);
-        let count = if global {
-            self.instances.len().min(1)
+        let range = if global {
+            let first = self
+                .instances
+                .iter()
+                .position(Option::is_some)
+                .unwrap_or(self.instances.len());
+            first..(first + 1).min(self.instances.len())
         } else {
-            self.instances.len()
+            0..self.instances.len()
         };
-        let first_index = self.share.first_index;
+        let first_index = self.share.first_index + range.start;
         self.control.set_phase(phase);
         self.runtime.block_on(hooks::run_hook(
-            &mut self.instances[..count],
+            &mut self.instances[range],
             first_index,
             phase,
             &self.control,
             stop_on_failure,
         ));
+    }
+}
+
+impl<D: Driver> Drop for LocalStages<D> {
+    fn drop(&mut self) {
+        // The instances go first, as they did before the runtime was wrapped.
+        self.instances.clear();
+        // SAFETY: the runtime is taken once, here, and never used again.
+        let runtime = unsafe { ManuallyDrop::take(&mut self.runtime) };
+        if self.abandoned_tasks {
+            // Dropping it would wait for the thread that never returns.
+            runtime.shutdown_background();
+        }
     }
 }
 

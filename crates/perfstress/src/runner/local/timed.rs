@@ -2,12 +2,12 @@
 //! tick once a second from the coordinating thread, end at the deadline,
 //! collect the figures.
 
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use futures::future::{AbortHandle, Abortable};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::metrics::{InstanceCounters, InstanceSnapshot, LatencyRecord, resident_memory_bytes};
 
 use super::driver::Driver;
@@ -18,8 +18,32 @@ use crate::phase::Phase;
 use crate::runner::control::RunControl;
 use crate::runner::lifecycle::OnStatus;
 use crate::runner::panic::{CatchPanic, catch_panic};
+use crate::runner::testing;
 
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the wait for the loops in the grace period looks for Ctrl-C.
+const GRACE_POLL: Duration = Duration::from_millis(20);
+/// How long the loops still get once Ctrl-C comes in the grace period, or
+/// the parent of a worker process is gone.
+const HURRY: Duration = Duration::from_secs(1);
+/// How long an async task aborted at the end of the grace period may take
+/// to return its instance.
+const ABORT_WAIT: Duration = Duration::from_secs(1);
+
+/// What one step of [`TimedPhase::wait_in_grace`] saw.
+enum Wait {
+    /// One more loop returned.
+    Progress,
+    /// None yet.
+    Pending,
+    /// No loop is left to wait for.
+    Over,
+}
+
+/// `1 s`, `0.5 s`: a duration as the options give it.
+fn describe_seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
 
 /// What a timed phase needs besides the instances.
 pub(crate) struct TimedPhase<'a> {
@@ -36,6 +60,9 @@ pub(crate) struct TimedPhase<'a> {
     /// soon as every instance is ready.
     pub(crate) agree_start: Option<&'a dyn Fn() -> Instant>,
     pub(crate) timing: TimingPlan,
+    /// `--grace`: how long the loops may take to return once the phase
+    /// stopped.
+    pub(crate) grace: Duration,
     /// The latency clock (calibrated) and its measured resolution in
     /// nanoseconds (0 if not measured).
     pub(crate) clock: &'a quanta::Clock,
@@ -49,6 +76,9 @@ pub(crate) struct PhaseReadings {
     pub(crate) memory_samples: Vec<u64>,
     /// The latency of every instance, merged; `None` if not recorded.
     pub(crate) latency: Option<LatencyRecord>,
+    /// An async task never returned: it blocks a runtime thread, so the
+    /// runtime must not be waited for when it is dropped.
+    pub(crate) abandoned_tasks: bool,
 }
 
 impl TimedPhase<'_> {
@@ -72,7 +102,14 @@ impl TimedPhase<'_> {
             self.run_events(instances, on_tick)
         } else if let Some(rate) = plan.rate {
             self.run_timed(instances, on_tick, |index| {
-                Paced::new(clock.clone(), rate, plan.parallel, index, plan.record)
+                Paced::new(
+                    clock.clone(),
+                    rate,
+                    plan.parallel,
+                    index,
+                    plan.record,
+                    self.duration,
+                )
             })
         } else if plan.record {
             self.run_timed(instances, on_tick, |_| Recorded::new(clock.clone()))
@@ -97,8 +134,9 @@ impl TimedPhase<'_> {
         on_tick: OnStatus<'_>,
         make: impl Fn(usize) -> T,
     ) -> PhaseReadings {
-        let (memory_samples, timings) = if self.sync {
-            self.run_threads(instances, on_tick, make)
+        let (memory_samples, timings, abandoned_tasks) = if self.sync {
+            let (memory_samples, timings) = self.run_threads(instances, on_tick, make);
+            (memory_samples, timings, false)
         } else {
             self.run_tasks(instances, on_tick, make)
         };
@@ -112,9 +150,15 @@ impl TimedPhase<'_> {
         PhaseReadings {
             memory_samples,
             latency,
+            abandoned_tasks,
         }
     }
 
+    /// `--sync`: a thread per instance. A thread the OS refuses fails the
+    /// run (the instances already started are released at once, and every
+    /// instance stays for cleanup); a thread whose operation outlives the
+    /// grace period is abandoned (a thread cannot be stopped), its
+    /// instance with it.
     fn run_threads<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
@@ -122,66 +166,171 @@ impl TimedPhase<'_> {
         make: impl Fn(usize) -> T,
     ) -> (Vec<u64>, Vec<T>) {
         self.control.begin_phase(Vec::new());
-        let barrier = Barrier::new(instances.len() + 1);
-        let start_cell = StartSignal::default();
-        std::thread::scope(|scope| {
-            let mut threads = Vec::with_capacity(instances.len());
-            for (offset, slot) in instances.iter_mut().enumerate() {
-                let test = slot
-                    .as_mut()
-                    .expect("every instance exists in a timed phase");
-                let (barrier, start_cell) = (&barrier, &start_cell);
-                let parallel_index = self.first_index + offset;
-                let counters = &self.counters[offset];
-                let control = &**self.control;
-                let phase = self.phase;
-                let mut timing = make(parallel_index);
-                let thread = std::thread::Builder::new()
+        let start_cell = Arc::new(StartSignal::default());
+        let (ready_sender, ready) = mpsc::channel::<()>();
+        let (done_sender, done) = mpsc::channel::<usize>();
+        let count = instances.len();
+        let mut threads = Vec::with_capacity(count);
+        for (offset, slot) in instances.iter_mut().enumerate() {
+            let parallel_index = self.first_index + offset;
+            // The instance goes to its thread once the thread exists: if the
+            // OS refuses the thread, the instance stays here for cleanup.
+            let (give, take) = mpsc::channel::<D>();
+            let (ready_sender, done_sender) = (ready_sender.clone(), done_sender.clone());
+            let start_cell = start_cell.clone();
+            let counters = self.counters.clone();
+            let control = self.control.clone();
+            let phase = self.phase;
+            let mut timing = make(parallel_index);
+            let body = move || {
+                let mut test = take.recv().ok()?;
+                let _ = ready_sender.send(());
+                let start = start_cell.wait();
+                let (instance, counters, stop) =
+                    (&mut test, &counters[offset], control.stop_flag());
+                let outcome =
+                    catch_panic(|| run_sync_loop(instance, counters, stop, start, &mut timing));
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => control.fail(Failure::new(parallel_index, phase, error)),
+                    Err(payload) => {
+                        control.fail(Failure::from_panic(parallel_index, phase, payload))
+                    }
+                }
+                let _ = done_sender.send(offset);
+                Some((test, timing))
+            };
+            let spawned = match testing::refuse_thread(offset) {
+                Some(error) => Err(error),
+                None => std::thread::Builder::new()
                     .name(format!("perfstress-instance-{parallel_index}"))
-                    .spawn_scoped(scope, move || {
-                        barrier.wait();
-                        let start = start_cell.wait();
-                        let outcome = catch_panic(|| {
-                            run_sync_loop(test, counters, control.stop_flag(), start, &mut timing)
-                        });
-                        match outcome {
-                            Ok(Ok(())) => {}
-                            Ok(Err(error)) => {
-                                control.fail(Failure::new(parallel_index, phase, error))
-                            }
-                            Err(payload) => {
-                                control.fail(Failure::from_panic(parallel_index, phase, payload))
-                            }
-                        }
-                        timing
-                    })
-                    .expect("the OS can start a thread per instance");
-                threads.push(thread);
+                    .spawn(body),
+            };
+            match spawned {
+                Ok(thread) => {
+                    let test = slot.take().expect("every instance exists in a timed phase");
+                    // The thread holds the receiver until it has the instance.
+                    let _ = give.send(test);
+                    threads.push((offset, thread));
+                }
+                Err(error) => {
+                    self.control.fail(Failure::new(
+                        parallel_index,
+                        self.phase,
+                        Error::with_source(
+                            ErrorKind::Io,
+                            format!(
+                                "cannot start a thread for the instance ({} of {} started in this process; lower --parallel, spread it over more --processes, or raise the limit on threads, e.g. ulimit -u)",
+                                threads.len(),
+                                count,
+                            ),
+                            error,
+                        ),
+                    ));
+                    break;
+                }
             }
-            barrier.wait();
-            let start = self.agreed_start();
-            start_cell.set(start, threads.iter().map(|thread| thread.thread()));
-            let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
-            let timings = threads
-                .into_iter()
-                .filter_map(|thread| thread.join().ok())
-                .collect();
-            (memory_samples, timings)
-        })
+        }
+        drop((ready_sender, done_sender));
+        // Every thread started is running (a failure to start one has set
+        // the stop flag: they will return without an operation).
+        for _ in 0..threads.len() {
+            if ready.recv().is_err() {
+                break;
+            }
+        }
+        let start = self.agreed_start();
+        start_cell.set(start, threads.iter().map(|(_, thread)| thread.thread()));
+        let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
+
+        let mut finished = vec![false; instances.len()];
+        let interrupted =
+            self.wait_in_grace(threads.len(), |timeout| match done.recv_timeout(timeout) {
+                Ok(offset) => {
+                    finished[offset] = true;
+                    Wait::Progress
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => Wait::Pending,
+                Err(mpsc::RecvTimeoutError::Disconnected) => Wait::Over,
+            });
+        let mut timings = Vec::with_capacity(threads.len());
+        for (offset, thread) in threads {
+            if finished[offset] || thread.is_finished() {
+                // A thread that panicked outside the catcher loses its instance.
+                if let Ok(Some((test, timing))) = thread.join() {
+                    instances[offset] = Some(test);
+                    timings.push(timing);
+                }
+            } else {
+                // Dropping the handle detaches the thread: it may finish its
+                // operation some day, then drops the instance.
+                self.control.fail(Failure::new(
+                    self.first_index + offset,
+                    self.phase,
+                    Error::msg(format!(
+                        "an operation was still running {}: abandoned (a thread cannot be stopped, so this instance is not cleaned up)",
+                        if interrupted {
+                            "when Ctrl-C (or the parent's death) cut the grace period short"
+                                .to_owned()
+                        } else {
+                            format!("{} after the phase stopped (--grace)", describe_seconds(self.grace))
+                        },
+                    )),
+                ));
+            }
+        }
+        (memory_samples, timings)
     }
 
+    /// Waits for the instances' loops to return after the phase stopped:
+    /// at most the grace period from now; at most [`HURRY`] more if Ctrl-C
+    /// comes meanwhile, or in a worker whose parent is gone (nobody waits
+    /// for its figures), so an operation about to complete still does.
+    /// Returns whether the wait was cut short. `next(timeout)` waits at
+    /// most `timeout` for one of `count` loops.
+    fn wait_in_grace(&self, count: usize, mut next: impl FnMut(Duration) -> Wait) -> bool {
+        let began = Instant::now();
+        let grace_deadline = began + self.grace;
+        let mut left = count;
+        while left > 0 {
+            let (interrupted_at, orphaned_at) = self.control.hurried_at();
+            // A Ctrl-C that stopped the phase leaves it the whole grace period.
+            let hurry_deadline = [interrupted_at.filter(|at| *at >= began), orphaned_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|at| at + HURRY)
+                .filter(|deadline| *deadline < grace_deadline);
+            let deadline = hurry_deadline.unwrap_or(grace_deadline);
+            let now = Instant::now();
+            if now >= deadline {
+                return hurry_deadline.is_some();
+            }
+            match next((deadline - now).min(GRACE_POLL)) {
+                Wait::Progress => left -= 1,
+                Wait::Pending => {}
+                Wait::Over => return false,
+            }
+        }
+        false
+    }
+
+    /// Tasks on the runtime. An operation that outlives the grace period
+    /// is aborted (the instance returns and is cleaned up); a task that does
+    /// not return even then (it blocks its runtime thread) is abandoned.
+    /// Returns whether a task was abandoned.
     fn run_tasks<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
         on_tick: OnStatus<'_>,
         make: impl Fn(usize) -> T,
-    ) -> (Vec<u64>, Vec<T>) {
+    ) -> (Vec<u64>, Vec<T>, bool) {
         let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
         // Tasks wait for the start without spinning (see `StartSignal`).
         let (start_sender, start_cell) = tokio::sync::watch::channel(None::<Instant>);
         let (abort_handles, registrations): (Vec<_>, Vec<_>) =
             instances.iter().map(|_| AbortHandle::new_pair()).unzip();
-        self.control.begin_phase(abort_handles);
+        self.control.begin_phase(abort_handles.clone());
         let mut tasks = Vec::with_capacity(instances.len());
         for ((offset, slot), registration) in instances.iter_mut().enumerate().zip(registrations) {
             let mut test = slot.take().expect("every instance exists in a timed phase");
@@ -206,7 +355,8 @@ impl TimedPhase<'_> {
                     &mut timing,
                 ));
                 match Abortable::new(work, registration).await {
-                    // Aborted: another instance failed or Ctrl-C; already recorded.
+                    // Aborted: another instance failed, Ctrl-C, or the grace
+                    // period ran out; already recorded.
                     Err(_aborted) => {}
                     Ok(Ok(Ok(()))) => {}
                     Ok(Ok(Err(error))) => control.fail(Failure::new(parallel_index, phase, error)),
@@ -221,22 +371,72 @@ impl TimedPhase<'_> {
         let start = self.agreed_start();
         start_sender.send_replace(Some(start));
         let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
-        let finished = self.runtime.block_on(futures::future::join_all(tasks));
+
+        // Ctrl-C meanwhile aborts every task (the abort handles are still
+        // registered), which ends this wait at once.
+        let grace_deadline = tokio::time::Instant::now() + self.grace;
+        let mut finished: Vec<Option<_>> = self.runtime.block_on(async {
+            let mut finished = Vec::with_capacity(tasks.len());
+            for task in &mut tasks {
+                finished.push(tokio::time::timeout_at(grace_deadline, task).await.ok());
+            }
+            finished
+        });
+        let late: Vec<usize> = (0..tasks.len())
+            .filter(|&offset| finished[offset].is_none())
+            .collect();
+        let mut abandoned = false;
+        if !late.is_empty() {
+            for &offset in &late {
+                abort_handles[offset].abort();
+            }
+            let abort_deadline = tokio::time::Instant::now() + ABORT_WAIT;
+            self.runtime.block_on(async {
+                for &offset in &late {
+                    finished[offset] = tokio::time::timeout_at(abort_deadline, &mut tasks[offset])
+                        .await
+                        .ok();
+                }
+            });
+            for &offset in &late {
+                let returned = finished[offset].is_some();
+                if !returned {
+                    // It never yields: it blocks a runtime thread for good.
+                    abandoned = true;
+                    tasks[offset].abort();
+                }
+                self.control.fail(Failure::new(
+                    self.first_index + offset,
+                    self.phase,
+                    Error::msg(format!(
+                        "an operation was still running {} after the phase stopped: {} (--grace)",
+                        describe_seconds(self.grace),
+                        if returned {
+                            "aborted"
+                        } else {
+                            "abandoned: it does not return when aborted (it blocks its runtime thread), so this instance is not cleaned up"
+                        },
+                    )),
+                ));
+            }
+        }
+        self.control.tasks_collected();
         let mut timings = Vec::with_capacity(finished.len());
         for (offset, (slot, finished)) in instances.iter_mut().zip(finished).enumerate() {
             match finished {
-                Ok((test, timing)) => {
+                None => {}
+                Some(Ok((test, timing))) => {
                     *slot = Some(test);
                     timings.push(timing);
                 }
-                Err(join_error) => self.control.fail(Failure::new(
+                Some(Err(join_error)) => self.control.fail(Failure::new(
                     self.first_index + offset,
                     self.phase,
                     Error::msg(format!("the instance's task was lost: {join_error}")),
                 )),
             }
         }
-        (memory_samples, timings)
+        (memory_samples, timings, abandoned)
     }
 
     /// An event test has no loop to run: open every instance's counter at
@@ -278,6 +478,7 @@ impl TimedPhase<'_> {
         PhaseReadings {
             memory_samples,
             latency: None,
+            abandoned_tasks: false,
         }
     }
 

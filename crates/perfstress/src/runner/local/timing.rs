@@ -142,10 +142,16 @@ pub(crate) struct Paced {
     started: quanta::Instant,
     /// Warm-up paces but does not record.
     record: bool,
+    /// How long the phase lasts: an operation due at or after its end does
+    /// not start (`--rate 500 -d 2` is 1000 operations, not 1001).
+    phase_length: Duration,
     service: LatencyHistogram,
     corrected: LatencyHistogram,
     late_starts: u64,
 }
+
+/// The next operation would be due after the phase ends.
+struct PastTheEnd;
 
 /// Below this, waiting spins (or yields) instead of sleeping: sleeps
 /// overshoot by tens of microseconds (a millisecond for tokio's timer).
@@ -163,6 +169,7 @@ impl Paced {
         parallel: usize,
         instance: usize,
         record: bool,
+        phase_length: Duration,
     ) -> Self {
         let now = clock.now();
         Self {
@@ -174,18 +181,24 @@ impl Paced {
             scheduled: now,
             started: now,
             record,
+            phase_length,
             service: LatencyHistogram::new(),
             corrected: LatencyHistogram::new(),
             late_starts: 0,
         }
     }
 
-    /// Sets the next operation's due time; returns how long until then.
-    fn schedule(&mut self) -> Option<Duration> {
-        self.scheduled = self.origin + self.offset + self.interval.mul_f64(self.next as f64);
+    /// Sets the next operation's due time; returns how long until then,
+    /// or `Err` if it is due after the phase ends.
+    fn schedule(&mut self) -> Result<Option<Duration>, PastTheEnd> {
+        let due = self.offset + self.interval.mul_f64(self.next as f64);
+        if due >= self.phase_length {
+            return Err(PastTheEnd);
+        }
+        self.scheduled = self.origin + due;
         self.next += 1;
         let now = self.clock.now();
-        (self.scheduled > now).then(|| self.scheduled - now)
+        Ok((self.scheduled > now).then(|| self.scheduled - now))
     }
 
     fn start(&mut self) {
@@ -206,7 +219,9 @@ impl Timing for Paced {
     }
 
     fn before_sync(&mut self, stop: &AtomicBool) -> bool {
-        let mut remaining = self.schedule();
+        let Ok(mut remaining) = self.schedule() else {
+            return false;
+        };
         while let Some(wait) = remaining {
             if stop.load(Ordering::Relaxed) {
                 return false;
@@ -229,7 +244,9 @@ impl Timing for Paced {
     }
 
     async fn before_async(&mut self, stop: &AtomicBool) -> bool {
-        let mut remaining = self.schedule();
+        let Ok(mut remaining) = self.schedule() else {
+            return false;
+        };
         while let Some(wait) = remaining {
             if stop.load(Ordering::Relaxed) {
                 return false;
@@ -364,7 +381,14 @@ mod tests {
     fn pacing_follows_the_schedule_and_counts_late_starts() {
         let stop = AtomicBool::new(false);
         // 200 ops/s for one instance: one every 5 ms.
-        let mut timing = Paced::new(quanta::Clock::new(), 200.0, 1, 0, true);
+        let mut timing = Paced::new(
+            quanta::Clock::new(),
+            200.0,
+            1,
+            0,
+            true,
+            Duration::from_secs(10),
+        );
         timing.begin();
         let started = std::time::Instant::now();
         for operation in 0..10 {

@@ -8,7 +8,8 @@ use std::io::ErrorKind as IoErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
@@ -18,13 +19,19 @@ use super::protocol::{ToParent, ToWorker, read_message, unix_nanos_now, write_me
 use crate::failure::{Failure, Who};
 use crate::metrics::PhaseMeasurement;
 use crate::options::WORKER_OPTION;
+use crate::outcome::Outcome;
 use crate::phase::Phase;
 use crate::plan::ProcessShare;
+use crate::report::Console;
 use crate::runner::control::RunControl;
 use crate::runner::lifecycle::{OnStatus as OnMergedStatus, Stages};
 use crate::runner::reaper as children;
 
 /// Workers that have not connected by then are reported as failed to start.
+mod handshake;
+
+use handshake::accept_workers;
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How far ahead of "now" the parent sets a timed stage's start, once every
 /// worker is ready, so that each has the message before the moment comes
@@ -34,6 +41,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 const START_LEAD: Duration = Duration::from_millis(2);
 /// How long a worker may take to exit after the last stage.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection to the worker listener may take to say its
+/// `Hello`; connections are read side by side, so a silent one delays no
+/// other.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections saying their `Hello` at once; beyond this the oldest is
+/// dropped (a flood of stray connections must not exhaust descriptors).
+const MAX_HANDSHAKES: usize = 256;
+/// A `Hello` is far smaller than this; a longer frame is not a worker's.
+const MAX_HELLO_BYTES: usize = 64 * 1024;
+/// A worker silent this long (8 heartbeats missed) is reported as not
+/// responding, and the status lines go on without its progress.
+const STALL_NOTICE: Duration = Duration::from_secs(2);
+/// How often the parent looks for silent workers while it waits.
+const LIVENESS_POLL: Duration = Duration::from_millis(100);
 
 /// The environment variable that hands a worker its connection token.
 pub(crate) const WORKER_TOKEN_VARIABLE: &str = "PERFSTRESS_WORKER_TOKEN";
@@ -54,6 +75,47 @@ struct Worker {
     child: Child,
     stream: TcpStream,
     alive: bool,
+    /// Since when it has been reported as not responding.
+    stalled_since: Option<Instant>,
+}
+
+impl Worker {
+    /// `worker process 1 (pid 123, parallel indexes 2..=3)`.
+    fn describe(&self, index: usize) -> String {
+        format!(
+            "worker process {index} (pid {}, parallel indexes {}..={})",
+            self.child.id(),
+            self.share.first_index,
+            self.share.first_index + self.share.count - 1,
+        )
+    }
+}
+
+/// When each worker was last heard from, as its reader thread saw it.
+struct Liveness {
+    base: Instant,
+    /// Milliseconds from `base` to the last message of each worker.
+    last_heard: Vec<AtomicU64>,
+}
+
+impl Liveness {
+    fn new(workers: usize) -> Self {
+        Self {
+            base: Instant::now(),
+            last_heard: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn heard(&self, index: usize) {
+        let millis = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_heard[index].store(millis, Ordering::Relaxed);
+    }
+
+    /// How long worker `index` has been silent.
+    fn silent_for(&self, index: usize) -> Duration {
+        let last = Duration::from_millis(self.last_heard[index].load(Ordering::Relaxed));
+        self.base.elapsed().saturating_sub(last)
+    }
 }
 
 /// The worker processes of a run.
@@ -63,6 +125,9 @@ pub(crate) struct RemoteStages {
     control: Arc<RunControl>,
     cancel_sent: bool,
     coordination: Vec<(String, f64)>,
+    liveness: Arc<Liveness>,
+    /// `--liveness-timeout`.
+    liveness_timeout: Duration,
 }
 
 impl RemoteStages {
@@ -70,6 +135,7 @@ impl RemoteStages {
     pub(crate) fn start(
         args: &[OsString],
         shares: &[ProcessShare],
+        liveness_timeout: Duration,
         control: Arc<RunControl>,
     ) -> Result<Self, Error> {
         let started = Instant::now();
@@ -91,15 +157,17 @@ impl RemoteStages {
 
         let mut pending: Vec<Option<(ProcessShare, Child)>> = Vec::with_capacity(shares.len());
         for (index, share) in shares.iter().enumerate() {
-            let spawned = Command::new(&executable)
+            let mut command = Command::new(&executable);
+            command
                 .args(&args[1..])
                 .arg(WORKER_OPTION)
                 .arg(format!("{address},{index}"))
                 // The token goes in the environment, which other users
                 // cannot read, not on the command line, which `ps` shows.
                 .env(WORKER_TOKEN_VARIABLE, &token)
-                .stdin(Stdio::null())
-                .spawn();
+                .stdin(Stdio::null());
+            end_with_parent(&mut command);
+            let spawned = command.spawn();
             match spawned {
                 Ok(child) => {
                     children::register(child.id());
@@ -123,16 +191,19 @@ impl RemoteStages {
         }
 
         let (sender, events) = channel();
+        let liveness = Arc::new(Liveness::new(shares.len()));
         let mut workers = Vec::with_capacity(shares.len());
         for (index, (slot, stream)) in pending.into_iter().zip(streams).enumerate() {
             let (share, child) = slot.expect("every worker was started");
             let stream = stream.expect("every worker connected");
-            spawn_reader(index, &stream, sender.clone())?;
+            liveness.heard(index);
+            spawn_reader(index, &stream, sender.clone(), liveness.clone())?;
             workers.push(Worker {
                 share,
                 child,
                 stream,
                 alive: true,
+                stalled_since: None,
             });
         }
         let cancel_sender = sender.clone();
@@ -145,6 +216,8 @@ impl RemoteStages {
             control,
             cancel_sent: false,
             coordination: vec![("startup".to_owned(), started.elapsed().as_secs_f64())],
+            liveness,
+            liveness_timeout,
         })
     }
 
@@ -189,7 +262,8 @@ impl RemoteStages {
         let mut start_sent = !timed;
         let mut measurements: Vec<Option<PhaseMeasurement>> =
             self.workers.iter().map(|_| None).collect();
-        let mut ticks: BTreeMap<u32, Vec<Option<Vec<InstanceSnapshot>>>> = BTreeMap::new();
+        let mut ticks = Ticks::new(self.workers.iter().map(|worker| worker.share.count));
+        let mut last_check = Instant::now();
         while done.iter().any(|done| !done) {
             if !start_sent && ready.iter().all(|ready| *ready) {
                 start_sent = true;
@@ -198,18 +272,32 @@ impl RemoteStages {
                     Self::send(worker, &ToWorker::Start { start_unix_nanos });
                 }
             }
-            let Ok(event) = self.events.recv() else { break };
+            if last_check.elapsed() >= LIVENESS_POLL {
+                last_check = Instant::now();
+                self.check_liveness(stage, &mut done, &mut ready);
+                self.flush_ticks(&mut ticks, &mut on_status);
+                continue;
+            }
+            let event = match self.events.recv_timeout(LIVENESS_POLL) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if let Event::Message(index, _) = event {
+                self.responding(index, stage);
+            }
             match event {
                 Event::Message(index, ToParent::Ready) => ready[index] = true,
                 Event::Message(index, ToParent::Status { tick, snapshots }) => {
-                    let count = self.workers.len();
-                    ticks.entry(tick).or_insert_with(|| vec![None; count])[index] = Some(snapshots);
+                    ticks.add(index, tick, snapshots);
                     self.flush_ticks(&mut ticks, &mut on_status);
                 }
                 Event::Message(_, ToParent::Failure(message)) => {
                     self.control.fail(Failure::from(message))
                 }
-                Event::Message(_, ToParent::Interrupted) => self.control.interrupt_from_worker(),
+                Event::Message(_, ToParent::Interrupted(signal)) => {
+                    self.control.interrupt_from_worker(signal)
+                }
                 Event::Message(
                     index,
                     ToParent::StageDone {
@@ -219,6 +307,9 @@ impl RemoteStages {
                 ) if finished == stage => {
                     measurements[index] = measurement.map(|measurement| *measurement);
                     done[index] = true;
+                    // Done without Ready (it could not get its instances
+                    // ready): the others must not wait for it to start.
+                    ready[index] = true;
                 }
                 Event::Message(_, _) => {}
                 Event::Closed(index) => {
@@ -235,41 +326,110 @@ impl RemoteStages {
         measurements
     }
 
-    /// Passes on every tick that all live workers have reported.
-    fn flush_ticks(
-        &self,
-        ticks: &mut BTreeMap<u32, Vec<Option<Vec<InstanceSnapshot>>>>,
-        on_status: &mut OnStatus<'_>,
-    ) {
-        while let Some(entry) = ticks.first_entry() {
-            let complete = entry
-                .get()
-                .iter()
-                .zip(&self.workers)
-                .all(|(snapshots, worker)| snapshots.is_some() || !worker.alive);
-            if !complete {
-                break;
-            }
-            let tick = *entry.key();
-            let merged: Vec<InstanceSnapshot> =
-                entry.remove().into_iter().flatten().flatten().collect();
+    /// Passes on every tick that all live workers have reported; a worker
+    /// not responding counts with the progress it last reported, so the
+    /// status lines go on (and show its standstill).
+    fn flush_ticks(&self, ticks: &mut Ticks, on_status: &mut OnStatus<'_>) {
+        let standing: Vec<Standing> = self
+            .workers
+            .iter()
+            .map(|worker| match (worker.alive, worker.stalled_since) {
+                (false, _) => Standing::Gone,
+                (true, Some(_)) => Standing::Silent,
+                (true, None) => Standing::Responding,
+            })
+            .collect();
+        while let Some(tick) = ticks.next_complete(&standing) {
+            let merged = ticks.flush(tick, &standing);
             if let Some(on_status) = on_status.as_mut() {
                 on_status(tick, &merged);
             }
         }
     }
 
+    /// Reports workers silent for [`STALL_NOTICE`], and fails the run over
+    /// (and kills) those silent for the liveness timeout. Only workers the
+    /// stage still waits for are checked.
+    fn check_liveness(&mut self, stage: Phase, done: &mut [bool], ready: &mut [bool]) {
+        for index in 0..self.workers.len() {
+            if done[index] || !self.workers[index].alive {
+                continue;
+            }
+            let silent_for = self.liveness.silent_for(index);
+            if silent_for >= self.liveness_timeout {
+                self.worker_silent(index, stage, silent_for);
+                done[index] = true;
+                ready[index] = true;
+            } else if silent_for >= STALL_NOTICE && self.workers[index].stalled_since.is_none() {
+                let worker = &mut self.workers[index];
+                worker.stalled_since = Some(Instant::now() - silent_for);
+                Console::new().error(&format!(
+                    "warning: {} has sent nothing for {:.1} s, not even its heartbeat (stopped? overloaded?){}; the run fails if it stays silent for {} s (--liveness-timeout)",
+                    worker.describe(index),
+                    silent_for.as_secs_f64(),
+                    if stage.is_timed() {
+                        "; the status lines go on without its progress"
+                    } else {
+                        ""
+                    },
+                    self.liveness_timeout.as_secs_f64(),
+                ));
+            }
+        }
+    }
+
+    /// A message from worker `index`: if it had been reported as not
+    /// responding, say it is back, and that its figures are skewed.
+    fn responding(&mut self, index: usize, stage: Phase) {
+        let worker = &mut self.workers[index];
+        if let Some(since) = worker.stalled_since.take() {
+            Console::new().error(&format!(
+                "warning: {} responded again after {:.1} s of silence{}",
+                worker.describe(index),
+                since.elapsed().as_secs_f64(),
+                if stage.is_timed() {
+                    format!(
+                        "; its instances' figures for the {} stage are skewed",
+                        stage.header()
+                    )
+                } else {
+                    String::new()
+                },
+            ));
+        }
+    }
+
+    /// Worker `index` was silent for the liveness timeout: kill it (it may
+    /// be stopped, which only SIGKILL ends) and fail the run.
+    fn worker_silent(&mut self, index: usize, stage: Phase, silent_for: Duration) {
+        let worker = &mut self.workers[index];
+        worker.alive = false;
+        worker.stalled_since = None;
+        let _ = worker.child.kill();
+        let _ = wait_with_timeout(&mut worker.child, Duration::from_secs(2));
+        children::forget(worker.child.id());
+        let error = Error::msg(format!(
+            "{} sent nothing for {:.1} s, not even its heartbeat (stopped, or hung?): killed (--liveness-timeout {} s)",
+            worker.describe(index),
+            silent_for.as_secs_f64(),
+            self.liveness_timeout.as_secs_f64(),
+        ));
+        self.control.fail(Failure {
+            who: Who::Process(index),
+            phase: stage,
+            error,
+        });
+    }
+
     fn worker_died(&mut self, index: usize, stage: Phase) {
         let worker = &mut self.workers[index];
         worker.alive = false;
+        worker.stalled_since = None;
         let status = wait_with_timeout(&mut worker.child, Duration::from_secs(2));
         children::forget(worker.child.id());
-        let share = worker.share;
         let error = Error::msg(format!(
-            "worker process {index} (pid {}, parallel indexes {}..={}) {}",
-            worker.child.id(),
-            share.first_index,
-            share.first_index + share.count - 1,
+            "{} {}",
+            worker.describe(index),
             describe_exit(status),
         ));
         self.control.fail(Failure {
@@ -286,6 +446,81 @@ impl RemoteStages {
         self.run_stage(stage, Duration::ZERO, None);
         self.coordination
             .push((format!("barrier_{name}"), started.elapsed().as_secs_f64()));
+    }
+}
+
+/// Where a worker stands, for the merge of status ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    Responding,
+    /// Reported as not responding: not waited for.
+    Silent,
+    /// Dead: left out.
+    Gone,
+}
+
+/// The status ticks of a timed stage as the workers report them, merged
+/// tick by tick.
+struct Ticks {
+    /// Ticks not passed on yet: each worker's snapshots, once it sent them.
+    pending: BTreeMap<u32, Vec<Option<Vec<InstanceSnapshot>>>>,
+    /// The progress each worker last reported (its instances at zero
+    /// before its first tick).
+    latest: Vec<Vec<InstanceSnapshot>>,
+    /// The last tick passed on: a worker's later report of an earlier tick
+    /// (it was not responding) only updates its progress.
+    flushed: u32,
+}
+
+impl Ticks {
+    /// The ticks of workers with `counts` instances each.
+    fn new(counts: impl IntoIterator<Item = usize>) -> Self {
+        Self {
+            pending: BTreeMap::new(),
+            latest: counts
+                .into_iter()
+                .map(|count| vec![InstanceSnapshot::default(); count])
+                .collect(),
+            flushed: 0,
+        }
+    }
+
+    fn add(&mut self, index: usize, tick: u32, snapshots: Vec<InstanceSnapshot>) {
+        if tick > self.flushed {
+            let count = self.latest.len();
+            self.pending
+                .entry(tick)
+                .or_insert_with(|| vec![None; count])[index] = Some(snapshots.clone());
+        }
+        self.latest[index] = snapshots;
+    }
+
+    /// The first pending tick every live, responding worker has reported.
+    fn next_complete(&self, standing: &[Standing]) -> Option<u32> {
+        let (&tick, reported) = self.pending.first_key_value()?;
+        reported
+            .iter()
+            .zip(standing)
+            .all(|(snapshots, standing)| snapshots.is_some() || *standing != Standing::Responding)
+            .then_some(tick)
+    }
+
+    /// Takes tick `tick` out, merged over the workers (dead ones left out,
+    /// silent ones at their last progress).
+    fn flush(&mut self, tick: u32, standing: &[Standing]) -> Vec<InstanceSnapshot> {
+        let reported = self.pending.remove(&tick).unwrap_or_default();
+        self.flushed = tick;
+        let mut merged = Vec::new();
+        for (index, standing) in standing.iter().enumerate() {
+            match reported.get(index).cloned().flatten() {
+                Some(snapshots) => merged.extend(snapshots),
+                None if *standing != Standing::Gone => {
+                    merged.extend_from_slice(&self.latest[index])
+                }
+                None => {}
+            }
+        }
+        merged
     }
 }
 
@@ -328,11 +563,13 @@ impl Stages for RemoteStages {
             worker.alive = false;
             let status = wait_with_timeout(&mut worker.child, EXIT_TIMEOUT);
             children::forget(worker.child.id());
-            // 0, 1 (its failures were reported) and 130 (Ctrl-C) are a
-            // worker's own verdicts; anything else is a crash.
+            // Any outcome's code is the worker's own verdict (its failures,
+            // usage errors and signals were reported already); anything
+            // else is a crash.
             let expected = status
                 .and_then(|status| status.code())
-                .is_some_and(|code| matches!(code, 0 | 1 | 130));
+                .and_then(Outcome::from_code)
+                .is_some();
             if !expected {
                 let pid = worker.child.id();
                 self.control.fail(Failure {
@@ -365,85 +602,32 @@ impl Drop for RemoteStages {
     }
 }
 
-/// Accepts one connection per worker, checking each one's token.
-fn accept_workers(
-    listener: &TcpListener,
-    token: &str,
-    pending: &mut [Option<(ProcessShare, Child)>],
-    streams: &mut [Option<TcpStream>],
-    control: &RunControl,
-) -> Result<(), Error> {
-    let io_error = |what: &str, error: std::io::Error| {
-        Error::with_source(ErrorKind::Io, what.to_owned(), error)
-    };
-    listener
-        .set_nonblocking(true)
-        .map_err(|error| io_error("cannot configure the worker listener", error))?;
-    let deadline = Instant::now() + CONNECT_TIMEOUT;
-    while streams.iter().any(Option::is_none) {
-        if control.is_cancelled() {
-            return Err(Error::msg("interrupted while starting worker processes"));
-        }
-        match listener.accept() {
-            Ok((mut stream, _)) => {
-                let configured = stream
-                    .set_nonblocking(false)
-                    .and_then(|()| stream.set_nodelay(true))
-                    .and_then(|()| stream.set_read_timeout(Some(Duration::from_secs(10))));
-                if configured.is_err() {
-                    continue;
+/// A worker must not outlive its parent, even a parent killed with
+/// SIGKILL: on Linux the kernel sends the worker SIGTERM when the parent
+/// dies (the worker then stops and cleans up as after Ctrl-C; its lost
+/// connection does the same on any system).
+fn end_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id();
+        // SAFETY: the closure runs in the forked child before exec and
+        // calls only async-signal-safe functions (prctl, getppid).
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
                 }
-                // A connection that does not say the token is not ours: ignore it.
-                if let Ok(Some(ToParent::Hello {
-                    token: said,
-                    process_index,
-                    pid,
-                })) = read_message::<ToParent>(&mut stream)
-                {
-                    // The token, and the pid of the child started for that
-                    // index: a connection is bound to the process it names.
-                    let started = pending
-                        .get(process_index)
-                        .and_then(Option::as_ref)
-                        .filter(|(_, child)| child.id() == pid);
-                    if let Some((share, _)) =
-                        started.filter(|_| said == token && streams[process_index].is_none())
-                    {
-                        let assigned =
-                            write_message(&mut stream, &ToWorker::Assign { share: *share });
-                        if assigned.is_ok() {
-                            let _ = stream.set_read_timeout(None);
-                            streams[process_index] = Some(stream);
-                        }
-                    }
+                // The parent died before the prctl: no signal will come.
+                if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
                 }
-            }
-            Err(error) if error.kind() == IoErrorKind::WouldBlock => {
-                for (index, slot) in pending.iter_mut().enumerate() {
-                    if let Some((_, child)) = slot
-                        && streams[index].is_none()
-                        && let Ok(Some(status)) = child.try_wait()
-                    {
-                        children::forget(child.id());
-                        *slot = None;
-                        return Err(Error::msg(format!(
-                            "worker process {index} {} before it connected",
-                            describe_exit(Some(status))
-                        )));
-                    }
-                }
-                if Instant::now() > deadline {
-                    return Err(Error::msg(format!(
-                        "worker processes did not connect within {} s",
-                        CONNECT_TIMEOUT.as_secs()
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            Err(error) => return Err(io_error("cannot accept worker connections", error)),
+                Ok(())
+            });
         }
     }
-    Ok(())
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 fn kill_pending(pending: &mut [Option<(ProcessShare, Child)>]) {
@@ -455,7 +639,12 @@ fn kill_pending(pending: &mut [Option<(ProcessShare, Child)>]) {
 }
 
 /// Drains a worker's messages on a thread of its own into the event channel.
-fn spawn_reader(index: usize, stream: &TcpStream, events: Sender<Event>) -> Result<(), Error> {
+fn spawn_reader(
+    index: usize,
+    stream: &TcpStream,
+    events: Sender<Event>,
+    liveness: Arc<Liveness>,
+) -> Result<(), Error> {
     let mut reader = stream
         .try_clone()
         .map_err(|error| Error::with_source(ErrorKind::Io, "cannot read from a worker", error))?;
@@ -463,6 +652,10 @@ fn spawn_reader(index: usize, stream: &TcpStream, events: Sender<Event>) -> Resu
         .name(format!("perfstress-worker-{index}-reader"))
         .spawn(move || {
             while let Ok(Some(message)) = read_message::<ToParent>(&mut reader) {
+                liveness.heard(index);
+                if matches!(message, ToParent::Heartbeat) {
+                    continue;
+                }
                 if events.send(Event::Message(index, message)).is_err() {
                     return;
                 }
@@ -529,4 +722,48 @@ fn random_token() -> String {
         token.push_str(&format!("{:016x}", hasher.finish()));
     }
     token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(completed_operations: u64) -> Vec<InstanceSnapshot> {
+        vec![InstanceSnapshot {
+            completed_operations,
+            last_completion: Duration::from_millis(completed_operations * 100),
+        }]
+    }
+
+    fn totals(merged: &[InstanceSnapshot]) -> Vec<u64> {
+        merged
+            .iter()
+            .map(|snapshot| snapshot.completed_operations)
+            .collect()
+    }
+
+    #[test]
+    fn a_silent_worker_counts_with_its_last_progress() {
+        use Standing::*;
+        let mut ticks = Ticks::new([1, 1]);
+        ticks.add(0, 1, at(10));
+        ticks.add(1, 1, at(10));
+        assert_eq!(ticks.next_complete(&[Responding, Responding]), Some(1));
+        assert_eq!(totals(&ticks.flush(1, &[Responding, Responding])), [10, 10]);
+        ticks.add(0, 2, at(20));
+        // Worker 1 is waited for, until it is reported silent.
+        assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
+        assert_eq!(ticks.next_complete(&[Responding, Silent]), Some(2));
+        assert_eq!(totals(&ticks.flush(2, &[Responding, Silent])), [20, 10]);
+        // Back, it reports tick 2 late: only its progress is kept.
+        ticks.add(1, 2, at(11));
+        assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
+        ticks.add(0, 3, at(30));
+        ticks.add(1, 3, at(21));
+        assert_eq!(totals(&ticks.flush(3, &[Responding, Responding])), [30, 21]);
+        // A dead worker is left out.
+        ticks.add(0, 4, at(40));
+        assert_eq!(ticks.next_complete(&[Responding, Gone]), Some(4));
+        assert_eq!(totals(&ticks.flush(4, &[Responding, Gone])), [40]);
+    }
 }

@@ -16,9 +16,13 @@ use crate::failure::{Failure, Who};
 use crate::metrics::PhaseMeasurement;
 use crate::phase::Phase;
 use crate::plan::ProcessShare;
+use crate::runner::control::StopSignal;
 
 /// Messages larger than this are refused as corrupt.
 const MAX_MESSAGE_BYTES: u32 = 1 << 30;
+
+/// How often a worker sends [`ToParent::Heartbeat`].
+pub(crate) const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// From the parent to a worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,6 +56,10 @@ pub(crate) enum ToParent {
     },
     /// The worker's instances are ready to start the timed stage.
     Ready,
+    /// Sent every [`HEARTBEAT_INTERVAL`] from a thread of its own, whatever
+    /// the worker is doing: a worker that sends nothing for long is stopped
+    /// or hung (`--liveness-timeout`).
+    Heartbeat,
     /// Progress at status tick `tick` of the running timed stage.
     Status {
         tick: u32,
@@ -60,7 +68,7 @@ pub(crate) enum ToParent {
     /// An instance of the worker failed.
     Failure(FailureMessage),
     /// Ctrl-C reached the worker.
-    Interrupted,
+    Interrupted(StopSignal),
     /// The worker finished `stage`; timed stages carry their measurement.
     StageDone {
         stage: Phase,

@@ -21,8 +21,15 @@ use crate::runner::signals::route_interrupts_to;
 
 use super::parent::WORKER_TOKEN_VARIABLE;
 use super::protocol::{
-    FailureMessage, ToParent, ToWorker, instant_of_unix_nanos, read_message, write_message,
+    FailureMessage, HEARTBEAT_INTERVAL, ToParent, ToWorker, instant_of_unix_nanos, read_message,
+    write_message,
 };
+use crate::runner::testing;
+
+/// An orphaned worker (its parent died) has this long to finish its
+/// operations (at most 1 s of them, whatever `--grace`) and clean up; then
+/// it exits regardless.
+const ORPHAN_CLEANUP: Duration = Duration::from_secs(10);
 
 /// What the parent told this worker on its command line: where to connect
 /// and which worker it is.
@@ -87,6 +94,7 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, plan: Plan, options: D::Options)
         return Outcome::Failed;
     };
     let sender = ToParentSender(Arc::new(Mutex::new(stream)));
+    spawn_heartbeat(sender.clone());
 
     let control = Arc::new(RunControl::with_quiet(true));
     let _ = route_interrupts_to(&control);
@@ -96,10 +104,10 @@ pub(crate) fn run_worker<D: Driver>(spec: &str, plan: Plan, options: D::Options)
             ControlEvent::Failed(failure) => {
                 sender.send(&ToParent::Failure(FailureMessage::from(failure)))
             }
-            ControlEvent::Interrupted => sender.send(&ToParent::Interrupted),
+            ControlEvent::Interrupted(signal) => sender.send(&ToParent::Interrupted(signal)),
         });
     }
-    let (commands, starts) = spawn_reader(reader, control.clone());
+    let (commands, starts) = spawn_reader(reader, control.clone(), ORPHAN_CLEANUP);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -144,6 +152,9 @@ fn connect(spec: &WorkerSpec) -> Result<(TcpStream, ProcessShare)> {
             format!("a worker process needs {WORKER_TOKEN_VARIABLE}: it is started by its parent"),
         )
     })?;
+    if let Some(delay) = testing::connect_delay() {
+        std::thread::sleep(delay);
+    }
     let mut stream = TcpStream::connect(&spec.address).map_err(unreachable)?;
     let _ = stream.set_nodelay(true);
     write_message(
@@ -164,20 +175,39 @@ fn connect(spec: &WorkerSpec) -> Result<(TcpStream, ProcessShare)> {
     }
 }
 
+/// Tells the parent this process is alive, every [`HEARTBEAT_INTERVAL`],
+/// for as long as the process runs.
+fn spawn_heartbeat(sender: ToParentSender) {
+    let spawned = std::thread::Builder::new()
+        .name("perfstress-heartbeat".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(HEARTBEAT_INTERVAL);
+                sender.send(&ToParent::Heartbeat);
+            }
+        });
+    // Without it the parent reports this worker silent: the run fails
+    // rather than hangs.
+    drop(spawned);
+}
+
 /// Drains the parent's messages on a thread of its own: stage commands go
 /// to the main thread, the start times of timed stages on a channel of
 /// their own (the main thread waits for one in the middle of a stage), and
-/// a cancel takes effect at once.
+/// a cancel takes effect at once. If the parent goes away, the main thread
+/// cleans up and exits; should that take longer than `orphan_limit` (an
+/// operation or a hook that never returns), this thread ends the process.
 fn spawn_reader(
     mut reader: TcpStream,
     control: Arc<RunControl>,
+    orphan_limit: Duration,
 ) -> (Receiver<Command>, Receiver<u128>) {
     let (commands, received) = channel();
     let (starts, start_received): (Sender<u128>, _) = channel();
     std::thread::Builder::new()
         .name("perfstress-parent-reader".to_owned())
         .spawn(move || {
-            loop {
+            let orphaned = loop {
                 let command = match read_message::<ToWorker>(&mut reader) {
                     Ok(Some(ToWorker::Begin {
                         stage,
@@ -197,14 +227,26 @@ fn spawn_reader(
                     Ok(Some(ToWorker::Assign { .. })) => continue,
                     Ok(Some(ToWorker::Exit)) => Command::Exit,
                     Ok(None) | Err(_) => {
-                        control.cancel_remotely();
+                        control.orphan();
                         Command::Orphaned
                     }
                 };
+                let orphaned = matches!(command, Command::Orphaned);
                 let last = !matches!(command, Command::Begin { .. });
                 if commands.send(command).is_err() || last {
-                    return;
+                    break orphaned;
                 }
+            };
+            // A main thread waiting for a start that will not come starts now.
+            drop((starts, commands));
+            if orphaned {
+                std::thread::sleep(orphan_limit);
+                eprintln!(
+                    "error: worker process (pid {}) lost its parent and did not finish cleaning up within {} s: exiting",
+                    std::process::id(),
+                    orphan_limit.as_secs_f64()
+                );
+                Outcome::Failed.exit();
             }
         })
         .expect("the OS can start a thread");

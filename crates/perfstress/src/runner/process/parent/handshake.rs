@@ -1,0 +1,207 @@
+//! Accepting the workers' connections: each one's hello (token, index, pid)
+//! is read side by side with the others, with a deadline of its own, so a
+//! silent or stray connection never holds up the workers.
+
+use super::*;
+
+/// A connection to the worker listener that has not said its `Hello` yet.
+struct Handshake {
+    stream: TcpStream,
+    received: Vec<u8>,
+    deadline: Instant,
+}
+
+/// Where a [`Handshake`] stands.
+enum Said {
+    /// Not all of it has arrived.
+    Nothing,
+    /// A whole `Hello`.
+    Hello {
+        token: String,
+        process_index: usize,
+        pid: u32,
+    },
+    /// Nothing a worker says: a stray connection (or one that closed).
+    Garbage,
+}
+
+impl Handshake {
+    /// Reads what has arrived (the stream does not block).
+    fn advance(&mut self) -> Said {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match std::io::Read::read(&mut self.stream, &mut buffer) {
+                Ok(0) => return Said::Garbage,
+                Ok(read) => self.received.extend_from_slice(&buffer[..read]),
+                Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == IoErrorKind::Interrupted => continue,
+                Err(_) => return Said::Garbage,
+            }
+            if self.received.len() > MAX_HELLO_BYTES + 4 {
+                return Said::Garbage;
+            }
+        }
+        let Some(length) = self.received.get(..4) else {
+            return Said::Nothing;
+        };
+        let length = u32::from_be_bytes(length.try_into().expect("4 bytes")) as usize;
+        if length > MAX_HELLO_BYTES {
+            return Said::Garbage;
+        }
+        if self.received.len() < 4 + length {
+            return Said::Nothing;
+        }
+        match read_message::<ToParent>(&mut &self.received[..]) {
+            Ok(Some(ToParent::Hello {
+                token,
+                process_index,
+                pid,
+            })) => Said::Hello {
+                token,
+                process_index,
+                pid,
+            },
+            _ => Said::Garbage,
+        }
+    }
+}
+
+/// Accepts one connection per worker, checking each one's token. Every
+/// connection has [`HANDSHAKE_TIMEOUT`] to say its `Hello`, read side by
+/// side without blocking, so silent connections delay no worker; all must
+/// connect within [`CONNECT_TIMEOUT`].
+pub(super) fn accept_workers(
+    listener: &TcpListener,
+    token: &str,
+    pending: &mut [Option<(ProcessShare, Child)>],
+    streams: &mut [Option<TcpStream>],
+    control: &RunControl,
+) -> Result<(), Error> {
+    let io_error = |what: &str, error: std::io::Error| {
+        Error::with_source(ErrorKind::Io, what.to_owned(), error)
+    };
+    listener
+        .set_nonblocking(true)
+        .map_err(|error| io_error("cannot configure the worker listener", error))?;
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    let mut handshakes: std::collections::VecDeque<Handshake> = Default::default();
+    while streams.iter().any(Option::is_none) {
+        if control.is_cancelled() {
+            return Err(Error::msg("interrupted while starting worker processes"));
+        }
+        let mut busy = false;
+        // A burst of connections is taken a bounded number at a time, so
+        // the handshakes under way keep being read.
+        for _ in 0..MAX_HANDSHAKES {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    busy = true;
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    if handshakes.len() == MAX_HANDSHAKES {
+                        handshakes.pop_front();
+                    }
+                    handshakes.push_back(Handshake {
+                        stream,
+                        received: Vec::new(),
+                        deadline: Instant::now() + HANDSHAKE_TIMEOUT,
+                    });
+                }
+                Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
+                // A connection reset before it was accepted, a signal, or
+                // no descriptor left for now (stray connections come and
+                // go): not fatal.
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        IoErrorKind::ConnectionAborted
+                            | IoErrorKind::ConnectionReset
+                            | IoErrorKind::Interrupted
+                    ) || is_out_of_descriptors(&error) =>
+                {
+                    break;
+                }
+                Err(error) => return Err(io_error("cannot accept worker connections", error)),
+            }
+        }
+        let now = Instant::now();
+        let mut index = 0;
+        while index < handshakes.len() {
+            let (said, process_index, pid) = match handshakes[index].advance() {
+                Said::Nothing if now < handshakes[index].deadline => {
+                    index += 1;
+                    continue;
+                }
+                Said::Nothing | Said::Garbage => {
+                    handshakes.remove(index);
+                    continue;
+                }
+                Said::Hello {
+                    token,
+                    process_index,
+                    pid,
+                } => (token, process_index, pid),
+            };
+            busy = true;
+            let Some(Handshake { mut stream, .. }) = handshakes.remove(index) else {
+                break;
+            };
+            // The token, and the pid of the child started for that index: a
+            // connection is bound to the process it names. Anything else is
+            // not ours: dropped.
+            let started = pending
+                .get(process_index)
+                .and_then(Option::as_ref)
+                .filter(|(_, child)| child.id() == pid);
+            if let Some((share, _)) =
+                started.filter(|_| said == token && streams[process_index].is_none())
+            {
+                let configured = stream
+                    .set_nonblocking(false)
+                    .and_then(|()| stream.set_nodelay(true));
+                if configured.is_ok()
+                    && write_message(&mut stream, &ToWorker::Assign { share: *share }).is_ok()
+                {
+                    streams[process_index] = Some(stream);
+                }
+            }
+        }
+        for (index, slot) in pending.iter_mut().enumerate() {
+            if let Some((_, child)) = slot
+                && streams[index].is_none()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                children::forget(child.id());
+                *slot = None;
+                return Err(Error::msg(format!(
+                    "worker process {index} {} before it connected",
+                    describe_exit(Some(status))
+                )));
+            }
+        }
+        if streams.iter().all(Option::is_some) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(Error::msg(format!(
+                "worker processes did not connect within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    Ok(())
+}
+
+fn is_out_of_descriptors(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    return matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+    #[cfg(not(unix))]
+    return {
+        let _ = error;
+        false
+    };
+}
