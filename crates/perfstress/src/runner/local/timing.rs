@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::metrics::{LatencyHistogram, LatencyRecord};
@@ -42,6 +43,10 @@ pub(crate) trait Timing: Send + 'static {
     /// After each completed operation.
     fn after(&mut self);
 
+    /// After each failed operation (`--continue-on-error`): its latency
+    /// goes into a histogram of its own.
+    fn after_error(&mut self);
+
     /// What was recorded, if anything.
     fn into_record(self) -> Option<LatencyRecord>;
 }
@@ -68,8 +73,64 @@ impl Timing for Untimed {
     #[inline(always)]
     fn after(&mut self) {}
 
+    #[inline(always)]
+    fn after_error(&mut self) {}
+
     fn into_record(self) -> Option<LatencyRecord> {
         None
+    }
+}
+
+/// Where [`Recorded`] puts each latency: a histogram of the instance's own
+/// (the phase's whole histogram), or one shared with the status tick,
+/// which takes it out at each interval (for the timeline and the histogram
+/// log; one uncontended lock per operation).
+pub(crate) trait LatencySink: Send + 'static {
+    /// Records one latency.
+    fn record_nanos(&mut self, nanos: u64);
+    /// What is left at the end of the phase.
+    fn into_histogram(self) -> LatencyHistogram;
+}
+
+impl LatencySink for LatencyHistogram {
+    #[inline(always)]
+    fn record_nanos(&mut self, nanos: u64) {
+        LatencyHistogram::record_nanos(self, nanos);
+    }
+
+    fn into_histogram(self) -> LatencyHistogram {
+        self
+    }
+}
+
+/// An instance's latency histogram of the current interval, taken out by
+/// the status tick.
+#[derive(Debug, Default)]
+pub(crate) struct SharedLatency(Mutex<LatencyHistogram>);
+
+impl SharedLatency {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LatencyHistogram> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The interval's histogram; the instance goes on in a fresh one.
+    pub(crate) fn take(&self) -> LatencyHistogram {
+        // Allocated outside the lock: the instance waits only for the swap.
+        let fresh = LatencyHistogram::new();
+        std::mem::replace(&mut *self.lock(), fresh)
+    }
+}
+
+impl LatencySink for Arc<SharedLatency> {
+    #[inline(always)]
+    fn record_nanos(&mut self, nanos: u64) {
+        self.lock().record_nanos(nanos);
+    }
+
+    fn into_histogram(self) -> LatencyHistogram {
+        self.take()
     }
 }
 
@@ -77,23 +138,33 @@ impl Timing for Untimed {
 /// end of one operation is the start of the next (the loop's own work in
 /// between is a nanosecond). The clock is the TSC (`quanta`), a third of
 /// the cost of `Instant::now` on a VM.
-pub(crate) struct Recorded {
+pub(crate) struct Recorded<S: LatencySink = LatencyHistogram> {
     clock: quanta::Clock,
     start: u64,
-    histogram: LatencyHistogram,
+    histogram: S,
+    /// Failed operations (`--continue-on-error`).
+    errors: Option<LatencyHistogram>,
 }
 
 impl Recorded {
     pub(crate) fn new(clock: quanta::Clock) -> Self {
+        Self::with_sink(clock, LatencyHistogram::new())
+    }
+}
+
+impl<S: LatencySink> Recorded<S> {
+    /// Records into `histogram`.
+    pub(crate) fn with_sink(clock: quanta::Clock, histogram: S) -> Self {
         Self {
             clock,
             start: 0,
-            histogram: LatencyHistogram::new(),
+            histogram,
+            errors: None,
         }
     }
 }
 
-impl Timing for Recorded {
+impl<S: LatencySink> Timing for Recorded<S> {
     const PACED: bool = false;
 
     fn begin(&mut self) {
@@ -118,12 +189,22 @@ impl Timing for Recorded {
         self.start = end;
     }
 
+    #[cold]
+    fn after_error(&mut self) {
+        let end = self.clock.raw();
+        self.errors
+            .get_or_insert_with(LatencyHistogram::new)
+            .record_nanos(self.clock.delta_as_nanos(self.start, end));
+        self.start = end;
+    }
+
     fn into_record(self) -> Option<LatencyRecord> {
         Some(LatencyRecord {
-            service: self.histogram,
+            service: self.histogram.into_histogram(),
             corrected: None,
             late_starts: 0,
             clock_resolution_ns: 0.0,
+            errors: self.errors,
         })
     }
 }
@@ -148,6 +229,8 @@ pub(crate) struct Paced {
     service: LatencyHistogram,
     corrected: LatencyHistogram,
     late_starts: u64,
+    /// Failed operations' service time (`--continue-on-error`).
+    errors: Option<LatencyHistogram>,
 }
 
 /// The next operation would be due after the phase ends.
@@ -185,6 +268,7 @@ impl Paced {
             service: LatencyHistogram::new(),
             corrected: LatencyHistogram::new(),
             late_starts: 0,
+            errors: None,
         }
     }
 
@@ -279,12 +363,23 @@ impl Timing for Paced {
         }
     }
 
+    #[cold]
+    fn after_error(&mut self) {
+        if self.record {
+            let end = self.clock.now();
+            self.errors
+                .get_or_insert_with(LatencyHistogram::new)
+                .record_nanos(duration_nanos(end.saturating_duration_since(self.started)));
+        }
+    }
+
     fn into_record(self) -> Option<LatencyRecord> {
         self.record.then_some(LatencyRecord {
             service: self.service,
             corrected: Some(self.corrected),
             late_starts: self.late_starts,
             clock_resolution_ns: 0.0,
+            errors: self.errors,
         })
     }
 }
