@@ -107,8 +107,8 @@ pub struct GlobalOptions {
           value_parser = parse_duration, allow_negative_numbers = true, env = "PERFSTRESS_LIVENESS_TIMEOUT")]
     pub liveness_timeout: Duration,
 
-    /// Stress mode: a failed operation is counted (by kind, see the
-    /// `=== Errors ===` block) and the instance goes on, instead of ending
+    /// Stress mode: a failed operation is counted (by kind, in the Errors
+    /// block of the results) and the instance goes on, instead of ending
     /// the run. Errors in setup and cleanup still fail it.
     #[arg(long, env = "PERFSTRESS_CONTINUE_ON_ERROR", value_parser = BoolishValueParser::new())]
     pub continue_on_error: bool,

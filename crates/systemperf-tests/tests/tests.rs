@@ -31,6 +31,8 @@ mod package;
 mod processes;
 #[path = "tests/reliability.rs"]
 mod reliability;
+#[path = "tests/stress.rs"]
+mod stress;
 #[path = "tests/timing.rs"]
 mod timing;
 #[path = "tests/usage.rs"]

@@ -1,14 +1,13 @@
 //! Stress mode and memory in the console: the `=== Errors ===` block of a
 //! timed phase (per group the count, its share of the operations, the first
-//! full message with its causes), the verdict of `--max-error-rate`, and
-//! the timed run's memory (peak RSS, leak slope) and allocations per
-//! operation.
+//! full message with its causes), the verdict of `--max-error-rate`, and,
+//! under `=== Finished ===`, the timed run's memory (peak RSS, leak slope)
+//! and allocations per operation.
 
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::metrics::{ErrorResults, PhaseResults, RunSummary};
-use crate::phase::Phase;
 use crate::redact::redact_text;
 
 use super::console::Console;
@@ -235,18 +234,15 @@ impl Reporter for StressConsole {
                 self.console.line(&line);
             }
         }
-        if results.phase == Phase::Run {
-            let lines = memory_lines(results);
-            if !lines.is_empty() {
-                self.console.line("");
-                for line in lines {
-                    self.console.line(&line);
-                }
-            }
-        }
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
+        // Under `=== Finished ===`: the timed run's memory and allocations.
+        if let Some(run) = &summary.run {
+            for line in memory_lines(run) {
+                self.console.line(&line);
+            }
+        }
         if let Some(errors) = summary.run.as_ref().and_then(|run| run.errors.as_ref())
             && let Some(limit) = errors.limit
             && !errors.within_limit()

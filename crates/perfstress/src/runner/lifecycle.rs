@@ -122,15 +122,13 @@ impl<'a> Lifecycle<'a> {
             outcome = Outcome::GateFailed;
         }
         // Stress mode: more errors than --max-error-rate allows fail the
-        // run (the results block said so).
-        if outcome.is_success()
+        // run (exit 1, said with the rate and the limit); like a gate, its
+        // results files are still written.
+        let errors_exceeded = outcome.has_results()
             && run
                 .as_ref()
                 .and_then(|run| run.errors.as_ref())
-                .is_some_and(|errors| !errors.within_limit())
-        {
-            outcome = Outcome::Failed;
-        }
+                .is_some_and(|errors| !errors.within_limit());
         let summary = RunSummary {
             plan: self.plan,
             warmup,
@@ -149,6 +147,7 @@ impl<'a> Lifecycle<'a> {
             return late;
         }
         match written {
+            Ok(()) if errors_exceeded => Outcome::Failed,
             Ok(()) => outcome,
             Err(error) => {
                 Console::new().error(&format!("error: {error}"));
