@@ -95,7 +95,7 @@ impl ErrorGroups {
     /// The groups, largest first (ties in the order first seen).
     pub(crate) fn by_count(&self) -> Vec<&ErrorGroup> {
         let mut groups: Vec<&ErrorGroup> = self.groups.iter().collect();
-        groups.sort_by(|a, b| b.count.cmp(&a.count));
+        groups.sort_by_key(|group| std::cmp::Reverse(group.count));
         groups
     }
 

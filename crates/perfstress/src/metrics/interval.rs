@@ -114,6 +114,9 @@ const MIN_RATE_SECONDS: f64 = 0.001;
 pub(crate) struct Timeline {
     phase: Phase,
     interval: Duration,
+    /// Whether the ticks carry each interval's latency (then the last
+    /// interval's is the phase's histogram less theirs).
+    interval_latency: bool,
     ticks: u32,
     previous_end: f64,
     previous_operations: u64,
@@ -128,11 +131,13 @@ pub(crate) struct Timeline {
 }
 
 impl Timeline {
-    /// The timeline of `phase`, ticking every `interval`.
-    pub(crate) fn new(phase: Phase, interval: Duration) -> Self {
+    /// The timeline of `phase`, ticking every `interval`; with
+    /// `interval_latency` its ticks carry each interval's latency.
+    pub(crate) fn new(phase: Phase, interval: Duration, interval_latency: bool) -> Self {
         Self {
             phase,
             interval,
+            interval_latency,
             ticks: 0,
             previous_end: 0.0,
             previous_operations: 0,
@@ -187,13 +192,17 @@ impl Timeline {
             .iter()
             .map(|snapshot| snapshot.completed_operations)
             .sum();
-        let latency = measurement.latency.as_ref().map(|record| {
-            let mut rest = record.service.clone();
-            if let Some(sum) = &self.latency_sum {
-                rest.subtract(sum);
-            }
-            rest
-        });
+        let latency = measurement
+            .latency
+            .as_ref()
+            .filter(|_| self.interval_latency)
+            .map(|record| {
+                let mut rest = record.service.clone();
+                if let Some(sum) = &self.latency_sum {
+                    rest.subtract(sum);
+                }
+                rest
+            });
         let end = end_seconds.max(self.previous_end);
         let record = self.record(
             end,
@@ -335,7 +344,7 @@ mod tests {
 
     #[test]
     fn intervals_add_up_to_the_totals() {
-        let mut timeline = Timeline::new(Phase::Run, Duration::from_secs(1));
+        let mut timeline = Timeline::new(Phase::Run, Duration::from_secs(1), true);
         // Cumulative operations 10, 25; cumulative errors 1, 3.
         let first = timeline.tick(1, &report(10, &["a"]));
         assert_eq!(
@@ -383,7 +392,7 @@ mod tests {
 
     #[test]
     fn an_empty_last_interval_on_a_tick_is_left_out() {
-        let mut timeline = Timeline::new(Phase::Warmup, Duration::from_secs(1));
+        let mut timeline = Timeline::new(Phase::Warmup, Duration::from_secs(1), false);
         timeline.tick(1, &report(10, &[]));
         let measurement = PhaseMeasurement {
             snapshots: report(10, &[]).snapshots,
@@ -407,7 +416,7 @@ mod tests {
             (slope - 1024.0 * 60.0).abs() / (1024.0 * 60.0) < 0.02,
             "{slope}"
         );
-        assert_eq!(trend.peak_bytes, 50_000 + 9 * 1024 + 0);
+        assert_eq!(trend.peak_bytes, 50_000 + 9 * 1024);
         let flat = MemoryTrend::from_samples(&[(1.0, 5), (2.0, 5), (3.0, 5)]).unwrap();
         assert_eq!(flat.slope_bytes_per_minute, Some(0.0));
         assert_eq!(

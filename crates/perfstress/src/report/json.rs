@@ -73,7 +73,7 @@ pub(crate) struct TestResults {
     pub(crate) thresholds: Vec<ThresholdResults>,
     /// Stress mode's errors, the timed run's memory and allocations.
     #[serde(flatten)]
-    pub(crate) stress: super::stress::StressResults,
+    pub(crate) stress: super::stress::StressResults<LatencyResults>,
     /// The perfstress version that measured this.
     pub(crate) perfstress_version: String,
 }
@@ -190,7 +190,7 @@ impl TestResults {
                     passed: result.passed,
                 })
                 .collect(),
-            stress: super::stress::StressResults::new(run),
+            stress: super::stress::StressResults::new(run, |summary| LatencyResults::from(summary)),
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }

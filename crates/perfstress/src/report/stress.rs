@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::metrics::{ErrorResults, PhaseResults, RunSummary};
+use crate::metrics::{ErrorResults, LatencySummary, PhaseResults, RunSummary};
 use crate::redact::redact_text;
 
 use super::console::Console;
@@ -123,11 +123,12 @@ pub(crate) fn memory_lines(results: &PhaseResults) -> Vec<String> {
 }
 
 /// The results file's stress and memory figures of the timed run.
-#[derive(Clone, Debug, Default, Serialize)]
-pub(crate) struct StressResults {
+/// `L` is the results file's latency distribution (`json.rs`'s).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct StressResults<L> {
     /// `--continue-on-error`: the failed operations.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) errors: Option<ErrorsJson>,
+    pub(crate) errors: Option<ErrorsJson<L>>,
     /// The largest resident memory of every process together at a status
     /// tick, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +147,7 @@ pub(crate) struct StressResults {
 
 /// The failed operations in the results file.
 #[derive(Clone, Debug, Serialize)]
-pub(crate) struct ErrorsJson {
+pub(crate) struct ErrorsJson<L> {
     /// Failed operations.
     pub(crate) total: u64,
     /// Operations attempted (completed and failed).
@@ -161,7 +162,7 @@ pub(crate) struct ErrorsJson {
     pub(crate) groups: Vec<ErrorGroupJson>,
     /// With --latency: the latency of the failed operations.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) latency: Option<super::json::LatencyResults>,
+    pub(crate) latency: Option<L>,
 }
 
 /// One group of errors in the results file.
@@ -177,9 +178,22 @@ pub(crate) struct ErrorGroupJson {
     pub(crate) first_error: Vec<String>,
 }
 
-impl StressResults {
-    /// The figures of the timed run `run`.
-    pub(crate) fn new(run: &PhaseResults) -> Self {
+impl<L> Default for StressResults<L> {
+    fn default() -> Self {
+        Self {
+            errors: None,
+            peak_memory_use: None,
+            memory_growth_bytes_per_minute: None,
+            allocations_per_operation: None,
+            bytes_allocated_per_operation: None,
+        }
+    }
+}
+
+impl<L> StressResults<L> {
+    /// The figures of the timed run `run`; `latency` converts a latency
+    /// summary to the results file's form.
+    pub(crate) fn new(run: &PhaseResults, latency: impl Fn(&LatencySummary) -> L) -> Self {
         Self {
             errors: run.errors.as_ref().map(|errors| ErrorsJson {
                 total: errors.errors,
@@ -202,10 +216,7 @@ impl StressResults {
                             .collect(),
                     })
                     .collect(),
-                latency: errors
-                    .latency
-                    .as_ref()
-                    .map(super::json::LatencyResults::from),
+                latency: errors.latency.as_ref().map(latency),
             }),
             peak_memory_use: run.memory.map(|memory| memory.peak_bytes),
             memory_growth_bytes_per_minute: run

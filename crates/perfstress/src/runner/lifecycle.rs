@@ -14,7 +14,7 @@ use crate::metrics::{
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
-use crate::plan::Plan;
+use crate::plan::{Plan, TimingStrategy};
 use crate::report::{Console, Reporters};
 
 use super::control::RunControl;
@@ -164,7 +164,12 @@ impl<'a> Lifecycle<'a> {
     fn timed(&mut self, stages: &mut dyn Stages, stage: Phase, duration: Duration) -> PhaseResults {
         let mut previous_total = 0;
         let reporters = &mut self.reporters;
-        let mut timeline = Timeline::new(stage, self.plan.stress.status_interval);
+        // The ticks carry interval histograms with --latency (not --rate)
+        // and a timeline or histogram log, in the timed run.
+        let interval_latency = self.plan.stress.interval_latency()
+            && stage == Phase::Run
+            && self.plan.timing == TimingStrategy::Recorded;
+        let mut timeline = Timeline::new(stage, self.plan.stress.status_interval, interval_latency);
         let mut measurement = stages.timed(stage, duration, &mut |tick, report| {
             let interval = timeline.tick(tick, report);
             let sample = StatusSample::new(&report.snapshots, previous_total);
