@@ -15,7 +15,7 @@ use crate::metrics::{
 
 use super::driver::Driver;
 use super::op_loop::{run_async_loop, run_sync_loop};
-use super::timing::{Paced, Recorded, SharedLatency, Timing, TimingPlan, Untimed};
+use super::timing::{IntervalSink, Paced, Recorded, SharedLatency, Timing, TimingPlan, Untimed};
 use crate::failure::Failure;
 use crate::phase::Phase;
 use crate::runner::control::RunControl;
@@ -136,7 +136,10 @@ impl TimedPhase<'_> {
                 .collect();
             let first_index = self.first_index;
             self.run_timed(instances, on_tick, &sinks, |index| {
-                Recorded::with_sink(clock.clone(), sinks[index - first_index].clone())
+                Recorded::with_sink(
+                    clock.clone(),
+                    IntervalSink::new(sinks[index - first_index].clone()),
+                )
             })
         } else if plan.record {
             self.run_timed(instances, on_tick, &[], |_| Recorded::new(clock.clone()))
@@ -595,10 +598,7 @@ impl TimedPhase<'_> {
                     }
                 }
                 let latency = (!sinks.is_empty()).then(|| {
-                    let mut interval = LatencyHistogram::new();
-                    for sink in sinks {
-                        interval.merge(&sink.take());
-                    }
+                    let interval = SharedLatency::take_all(sinks);
                     match &mut readings.taken_latency {
                         Some(taken) => taken.merge(&interval),
                         None => readings.taken_latency = Some(interval.clone()),

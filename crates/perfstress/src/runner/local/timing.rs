@@ -82,9 +82,8 @@ impl Timing for Untimed {
 }
 
 /// Where [`Recorded`] puts each latency: a histogram of the instance's own
-/// (the phase's whole histogram), or one shared with the status tick,
-/// which takes it out at each interval (for the timeline and the histogram
-/// log; one uncontended lock per operation).
+/// (the phase's whole histogram), or [`IntervalSink`], which hands the
+/// interval's histogram to the status tick when asked.
 pub(crate) trait LatencySink: Send + 'static {
     /// Records one latency.
     fn record_nanos(&mut self, nanos: u64);
@@ -103,34 +102,96 @@ impl LatencySink for LatencyHistogram {
     }
 }
 
-/// An instance's latency histogram of the current interval, taken out by
-/// the status tick.
+/// How long a tick waits for the instances to hand over their interval
+/// histograms; one in the middle of an operation hands its own over with
+/// the next interval's (the last interval is the phase's histogram less the
+/// others, so nothing is lost or counted twice).
+const HAND_OVER_WAIT: Duration = Duration::from_millis(2);
+
+/// The meeting point of an instance's [`IntervalSink`] and the status tick.
 #[derive(Debug, Default)]
-pub(crate) struct SharedLatency(Mutex<LatencyHistogram>);
+pub(crate) struct SharedLatency {
+    /// Set by the tick; the instance hands its histogram over at its next
+    /// operation and clears it. Read (relaxed) once per operation: a line
+    /// written once an interval, so no contention.
+    requested: AtomicBool,
+    handed: Mutex<Option<LatencyHistogram>>,
+}
 
 impl SharedLatency {
-    fn lock(&self) -> std::sync::MutexGuard<'_, LatencyHistogram> {
-        self.0
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<LatencyHistogram>> {
+        self.handed
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The interval's histogram; the instance goes on in a fresh one.
-    pub(crate) fn take(&self) -> LatencyHistogram {
-        // Allocated outside the lock: the instance waits only for the swap.
-        let fresh = LatencyHistogram::new();
-        std::mem::replace(&mut *self.lock(), fresh)
+    /// The interval histograms of `sinks`, merged: asks every instance,
+    /// waits at most [`HAND_OVER_WAIT`] for them, takes what was handed.
+    pub(crate) fn take_all(sinks: &[Arc<SharedLatency>]) -> LatencyHistogram {
+        for sink in sinks {
+            sink.requested.store(true, Ordering::Release);
+        }
+        let deadline = std::time::Instant::now() + HAND_OVER_WAIT;
+        while sinks
+            .iter()
+            .any(|sink| sink.requested.load(Ordering::Acquire))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let mut merged = LatencyHistogram::new();
+        for sink in sinks {
+            if let Some(histogram) = sink.lock().take() {
+                merged.merge(&histogram);
+            }
+        }
+        merged
     }
 }
 
-impl LatencySink for Arc<SharedLatency> {
-    #[inline(always)]
-    fn record_nanos(&mut self, nanos: u64) {
-        self.lock().record_nanos(nanos);
+/// An instance's latency histogram of the current interval, handed to the
+/// tick when it asks (`--latency` with a timeline or histogram log).
+pub(crate) struct IntervalSink {
+    histogram: LatencyHistogram,
+    shared: Arc<SharedLatency>,
+}
+
+impl IntervalSink {
+    pub(crate) fn new(shared: Arc<SharedLatency>) -> Self {
+        Self {
+            histogram: LatencyHistogram::new(),
+            shared,
+        }
     }
 
-    fn into_histogram(self) -> LatencyHistogram {
-        self.take()
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self) {
+        let interval = std::mem::take(&mut self.histogram);
+        let mut handed = self.shared.lock();
+        match &mut *handed {
+            Some(earlier) => earlier.merge(&interval),
+            None => *handed = Some(interval),
+        }
+        self.shared.requested.store(false, Ordering::Release);
+    }
+}
+
+impl LatencySink for IntervalSink {
+    #[inline(always)]
+    fn record_nanos(&mut self, nanos: u64) {
+        self.histogram.record_nanos(nanos);
+        if self.shared.requested.load(Ordering::Relaxed) {
+            self.hand_over();
+        }
+    }
+
+    fn into_histogram(mut self) -> LatencyHistogram {
+        // What the ticks did not take yet is part of the last interval.
+        if let Some(handed) = self.shared.lock().take() {
+            self.histogram.merge(&handed);
+        }
+        self.histogram
     }
 }
 
