@@ -8,9 +8,12 @@
 #[allow(unused_extern_crates)]
 extern crate self as perfstress;
 
+mod baseline;
 mod cli;
+mod compare;
 #[cfg(doctest)]
 mod compile_fail;
+mod environment;
 mod error;
 mod events;
 mod failure;
