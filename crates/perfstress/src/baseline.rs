@@ -274,7 +274,10 @@ mod tests {
             ..record
         };
         let written = save(&directory, "main", &record).unwrap();
-        assert_eq!(written, path(&directory, "main", "SleepTest", &workload("10")));
+        assert_eq!(
+            written,
+            path(&directory, "main", "SleepTest", &workload("10"))
+        );
         let read = load(&written).unwrap();
         assert_eq!(read, record, "every field, every bit of every float");
         let histogram_back = read.histogram().unwrap();

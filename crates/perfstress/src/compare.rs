@@ -156,11 +156,7 @@ fn compare(args: &CompareArgs) -> Result<Vec<Comparison>, String> {
     let pairs = pair(&old, &new)?;
     let mut comparisons = Vec::new();
     for (old, new) in pairs {
-        let comparison = Comparison::new(
-            (&old.0, &old.1),
-            (&new.0, &new.1),
-            args.noise_threshold,
-        )?;
+        let comparison = Comparison::new((&old.0, &old.1), (&new.0, &new.1), args.noise_threshold)?;
         if args.strict && !comparison.warnings().is_empty() {
             return Err(format!(
                 "--strict: {} of {} cannot be compared: {}",

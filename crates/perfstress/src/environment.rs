@@ -86,8 +86,11 @@ fn cpu_model() -> Option<String> {
     if let Ok(text) = std::fs::read_to_string("/proc/cpuinfo") {
         let model = text.lines().find_map(|line| {
             let (key, value) = line.split_once(':')?;
-            matches!(key.trim(), "model name" | "Hardware" | "Processor" | "cpu model")
-                .then(|| value.trim().to_owned())
+            matches!(
+                key.trim(),
+                "model name" | "Hardware" | "Processor" | "cpu model"
+            )
+            .then(|| value.trim().to_owned())
         });
         if model.is_some() {
             return model;
@@ -100,7 +103,9 @@ fn cpu_model() -> Option<String> {
 fn os_description() -> String {
     let mut details = Vec::new();
     if let Ok(text) = std::fs::read_to_string("/etc/os-release")
-        && let Some(name) = text.lines().find_map(|line| line.strip_prefix("PRETTY_NAME="))
+        && let Some(name) = text
+            .lines()
+            .find_map(|line| line.strip_prefix("PRETTY_NAME="))
     {
         details.push(name.trim_matches('"').to_owned());
     }
@@ -165,7 +170,10 @@ mod tests {
     fn this_machine_is_described() {
         let environment = Environment::current(Some("suite 1.2.3".to_owned()));
         assert_eq!(environment.perfstress_version, env!("CARGO_PKG_VERSION"));
-        assert!(environment.rustc_version.starts_with("rustc "), "{environment:?}");
+        assert!(
+            environment.rustc_version.starts_with("rustc "),
+            "{environment:?}"
+        );
         assert!(!environment.target.is_empty() && environment.target != "unknown");
         assert!(environment.cpu_cores >= 1);
         assert!(environment.os.starts_with(std::env::consts::OS));

@@ -289,6 +289,9 @@ mod tests {
             2.0,
         )
         .unwrap_err();
-        assert!(error.contains("SleepTest") && error.contains("NoOpTest"), "{error}");
+        assert!(
+            error.contains("SleepTest") && error.contains("NoOpTest"),
+            "{error}"
+        );
     }
 }

@@ -79,10 +79,16 @@ impl Workload {
     pub(crate) fn differences(&self, other: &Workload) -> Vec<String> {
         let mut differences = Vec::new();
         if self.parallel != other.parallel {
-            differences.push(format!("--parallel {} vs {}", self.parallel, other.parallel));
+            differences.push(format!(
+                "--parallel {} vs {}",
+                self.parallel, other.parallel
+            ));
         }
         if self.processes != other.processes {
-            differences.push(format!("{} vs {} processes", self.processes, other.processes));
+            differences.push(format!(
+                "{} vs {} processes",
+                self.processes, other.processes
+            ));
         }
         if self.sync != other.sync {
             differences.push(format!(
@@ -374,10 +380,22 @@ mod tests {
 
     #[test]
     fn other_json_is_refused_with_a_reason() {
-        assert!(RunRecord::from_json("[1]").unwrap_err().contains("test_name"));
-        assert!(RunRecord::from_json("nope").unwrap_err().contains("not JSON"));
+        assert!(
+            RunRecord::from_json("[1]")
+                .unwrap_err()
+                .contains("test_name")
+        );
+        assert!(
+            RunRecord::from_json("nope")
+                .unwrap_err()
+                .contains("not JSON")
+        );
         let future = r#"{"format":"perfstress-baseline","format_version":99}"#;
-        assert!(RunRecord::from_json(future).unwrap_err().contains("version 99"));
+        assert!(
+            RunRecord::from_json(future)
+                .unwrap_err()
+                .contains("version 99")
+        );
     }
 
     #[test]

@@ -131,7 +131,11 @@ fn variance(values: &[f64], mean: f64) -> f64 {
     if values.len() < 2 {
         return 0.0;
     }
-    values.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64
+    values
+        .iter()
+        .map(|value| (value - mean).powi(2))
+        .sum::<f64>()
+        / (values.len() - 1) as f64
 }
 
 /// The two-sided 95% quantile of Student's t with `degrees_of_freedom`.
@@ -155,7 +159,11 @@ mod tests {
         let estimate = Estimate::of(&[3.0, 5.0, 7.0, 5.0]).unwrap();
         assert_eq!(estimate.count, 4);
         assert_eq!(estimate.mean, 5.0);
-        assert!(close(estimate.standard_deviation, (8.0f64 / 3.0).sqrt(), 1e-12));
+        assert!(close(
+            estimate.standard_deviation,
+            (8.0f64 / 3.0).sqrt(),
+            1e-12
+        ));
         let half = 3.182_446 * (8.0f64 / 3.0).sqrt() / 2.0;
         assert!(close(estimate.ci_high - 5.0, half, 1e-5), "{estimate:?}");
         assert!(close(5.0 - estimate.ci_low, half, 1e-5));
@@ -170,7 +178,11 @@ mod tests {
     fn one_value_has_no_spread() {
         let estimate = Estimate::of(&[42.0]).unwrap();
         assert_eq!(
-            (estimate.ci_low, estimate.ci_high, estimate.standard_deviation),
+            (
+                estimate.ci_low,
+                estimate.ci_high,
+                estimate.standard_deviation
+            ),
             (42.0, 42.0, 0.0)
         );
         assert_eq!(Estimate::of(&[]), None);

@@ -197,7 +197,10 @@ pub(crate) fn iteration_lines(
 
 /// The console's lines of a comparison: the title, the table, the note.
 pub(crate) fn comparison_lines(comparison: &Comparison) -> Vec<String> {
-    let mut lines = vec![format!("=== Comparison: {} ===", comparison_title(comparison))];
+    let mut lines = vec![format!(
+        "=== Comparison: {} ===",
+        comparison_title(comparison)
+    )];
     let (header, rows) = comparison_rows(comparison);
     lines.extend(columns(&header, &rows));
     lines.push(comparison_note(comparison));
@@ -212,7 +215,10 @@ mod tests {
     fn columns_align() {
         let header = vec!["metric".to_owned(), "value".to_owned()];
         let rows = vec![vec!["ops/s".to_owned(), "1,000".to_owned()]];
-        assert_eq!(columns(&header, &rows), ["  metric  value", "  ops/s   1,000"]);
+        assert_eq!(
+            columns(&header, &rows),
+            ["  metric  value", "  ops/s   1,000"]
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::io::Write;
 
 use crate::error::Error;
 use crate::failure::Failure;
-use crate::metrics::{Iterations, Lagging, PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
+use crate::metrics::{
+    Iterations, Lagging, PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample,
+};
 use crate::phase::Phase;
 use crate::plan::{LATE_START_THRESHOLD, Plan};
 use crate::redact::redact_text;

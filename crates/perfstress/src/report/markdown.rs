@@ -98,7 +98,10 @@ pub(crate) fn run_markdown(summary: &RunSummary<'_>) -> String {
         text.push_str(&table(&header, &rows));
         text.push('\n');
     } else {
-        text.push_str(&format!("No results: the run ended {:?}.\n\n", summary.outcome));
+        text.push_str(&format!(
+            "No results: the run ended {:?}.\n\n",
+            summary.outcome
+        ));
     }
     if let Some(record) = summary.record.as_ref().filter(|r| r.iterations.len() > 1) {
         text.push_str("### Iterations\n\n");
