@@ -286,7 +286,7 @@ mod tests {
             histogram_back.percentile(100.0),
             histogram.percentile(100.0)
         );
-        assert_eq!(runs_under(&directory, "main"), [written.clone()]);
+        assert_eq!(runs_under(&directory, "main"), [written]);
         assert_eq!(names(&directory), ["main"]);
         std::fs::remove_dir_all(&directory).unwrap();
     }
