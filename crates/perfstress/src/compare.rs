@@ -53,6 +53,10 @@ struct CompareArgs {
     /// Write the comparison as Markdown to PATH.
     #[arg(long, value_name = "PATH")]
     markdown: Option<PathBuf>,
+
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// Runs `compare` with `args` (the arguments after `compare`).
