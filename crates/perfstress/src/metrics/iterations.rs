@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Plan;
-
 use super::run_summary::{LatencyResults, RateResults};
 use super::statistics::Estimate;
 use super::{InstanceSnapshot, Lagging, PhaseEnd, PhaseResults, PhaseSummary};
@@ -147,7 +145,8 @@ impl Iterations {
     /// the latency histograms merged, CPU seconds summed, memory averaged.
     /// This is what thresholds, the per-operation file and PerfAutomation's
     /// `operations_per_second` read.
-    pub(crate) fn combined(&self, plan: &Plan) -> Option<PhaseResults> {
+    /// `parallel` is the run's instance count (`--parallel`).
+    pub(crate) fn combined(&self, parallel: usize) -> Option<PhaseResults> {
         let (first, rest) = self.runs.split_first()?;
         if rest.is_empty() {
             return Some(first.clone());
@@ -192,7 +191,7 @@ impl Iterations {
             late_starts: latency.as_ref().map_or(0, |l| l.record.late_starts),
             started: latency.as_ref().map_or(0, |l| l.service.count),
         });
-        let lagging = (summary.instances.len() == plan.parallel)
+        let lagging = (summary.instances.len() == parallel)
             .then(|| Lagging::find(&summary.instances))
             .flatten();
         Some(PhaseResults {
@@ -243,6 +242,62 @@ mod tests {
             .collect();
         assert_eq!(names, ["p99", "mean"]);
         assert_eq!(IterationStatistics::of(&[]), None);
+    }
+
+    fn timed_run(counts: &[(u64, u64)], nanos: u64) -> PhaseResults {
+        let mut record = crate::metrics::LatencyRecord::default();
+        record.service.record_nanos(nanos);
+        let instances = counts
+            .iter()
+            .map(|&(completed_operations, millis)| InstanceSnapshot {
+                completed_operations,
+                last_completion: Duration::from_millis(millis),
+            })
+            .collect();
+        PhaseResults {
+            phase: crate::phase::Phase::Run,
+            summary: PhaseSummary::from_instances(instances),
+            ended: PhaseEnd::Completed,
+            wall_seconds: 1.0,
+            cpu_seconds: Some(0.5),
+            cpu_percent: Some(50.0),
+            average_memory_bytes: Some(1000),
+            latency: Some(LatencyResults {
+                service: record.service.summary(),
+                corrected: None,
+                clock_resolution_ns: None,
+                record,
+            }),
+            rate: None,
+            profile_files: vec![],
+            projected_operations: None,
+            lagging: None,
+        }
+    }
+
+    #[test]
+    fn runs_combine_as_one_run_of_their_summed_length() {
+        // Two instances; the second iteration is slower for the first.
+        let iterations = Iterations::new(vec![
+            timed_run(&[(100, 1000), (50, 1000)], 1_000),
+            timed_run(&[(60, 1000), (50, 1000)], 2_000),
+        ]);
+        assert_eq!(iterations.figures.len(), 2);
+        assert_eq!(iterations.figures[1].operations_per_second, 110.0);
+        let statistics = iterations.statistics.as_ref().unwrap();
+        assert_eq!(statistics.operations_per_second.mean, 130.0);
+        let combined = iterations.combined(2).unwrap();
+        // 160 operations in 2 s + 100 in 2 s: 80 + 50 ops/s.
+        assert_eq!(combined.summary.total_operations, 260);
+        assert_eq!(combined.summary.operations_per_second, 130.0);
+        assert_eq!(combined.cpu_seconds, Some(1.0));
+        assert_eq!(combined.cpu_percent, Some(50.0));
+        assert_eq!(combined.average_memory_bytes, Some(1000));
+        assert_eq!(combined.latency.unwrap().service.count, 2, "histograms merged");
+        // One run is itself.
+        let single = Iterations::new(vec![timed_run(&[(7, 1000)], 1)]);
+        assert_eq!(single.combined(1).unwrap().summary.total_operations, 7);
+        assert!(Iterations::new(vec![]).combined(1).is_none());
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl<'a> Lifecycle<'a> {
         if count > 1 {
             self.reporters.iterations(&self.iterations);
         }
-        self.iterations.combined(self.plan)
+        self.iterations.combined(self.plan.parallel)
     }
 
     /// Runs timed stage `stage` and reports its status and results.
