@@ -15,6 +15,11 @@ test alike) with `--iterations 10`, and prints:
   comparisons is what `compare` detects reliably.
 
 Usage: CARGO_TARGET_DIR=... scripts/bench-regressions.py [ROUNDS] [SECONDS]
+       BENCH_RUNS_FROM=DIR scripts/bench-regressions.py [ROUNDS]   (analyse DIR's files again)
+
+The runs go at `nice -15` (as root; BENCH_NICE=0 turns it off), as in
+bench-http.sh: on a machine shared with other builds, the noise otherwise
+measures the neighbours.
 """
 
 import json
@@ -26,7 +31,7 @@ import tempfile
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 6
 SECONDS = sys.argv[2] if len(sys.argv) > 2 else "1"
 ITERATIONS = 10
-SLOWDOWNS = [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.10, 0.20]
+SLOWDOWNS = [0.0, 0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50]
 TESTS = {
     "NoOpTest": ["-p", "1", "--processes", "1"],
     # The embedded loopback server (one per process), 16-byte bodies.
@@ -39,14 +44,24 @@ subprocess.run(
     check=True,
 )
 runner = os.path.join(target, "release", "systemperf")
+nice = os.environ.get("BENCH_NICE", "-15")
+prefix = ["nice", "-n", nice] if nice != "0" else []
 work = tempfile.mkdtemp(prefix="bench-regressions-")
+print(f"results files in {work}", file=sys.stderr)
+# BENCH_RUNS_FROM=DIR: analyse the results files an earlier run left in DIR.
+reuse = os.environ.get("BENCH_RUNS_FROM")
 
 runs = {test: [] for test in TESTS}
 for round_ in range(ROUNDS):
+    if reuse:
+        for test in TESTS:
+            with open(os.path.join(reuse, f"{test}-{round_}.json")) as file:
+                runs[test].append(json.load(file))
+        continue
     for test, args in TESTS.items():
         path = os.path.join(work, f"{test}-{round_}.json")
         subprocess.run(
-            [runner, test, *args, "-d", SECONDS, "-w", "1",
+            [*prefix, runner, test, *args, "-d", SECONDS, "-w", "1",
              "--iterations", str(ITERATIONS), "--test-results", path],
             check=True, stdout=subprocess.DEVNULL,
         )
@@ -106,5 +121,5 @@ for test in TESTS:
             cells.append(f"{flagged}/{len(pairs)}")
             if reliable is None and slowdown > 0 and flagged >= 0.95 * len(pairs):
                 reliable = slowdown
-        smallest = f"{reliable * 100:g}%" if reliable is not None else "> 20%"
+        smallest = f"{reliable * 100:g}%" if reliable is not None else f"> {SLOWDOWNS[-1] * 100:g}%"
         print(f"| {test} | {count} | " + " | ".join(cells) + f" | {smallest} |")
