@@ -293,7 +293,11 @@ mod tests {
         assert_eq!(combined.cpu_seconds, Some(1.0));
         assert_eq!(combined.cpu_percent, Some(50.0));
         assert_eq!(combined.average_memory_bytes, Some(1000));
-        assert_eq!(combined.latency.unwrap().service.count, 2, "histograms merged");
+        assert_eq!(
+            combined.latency.unwrap().service.count,
+            2,
+            "histograms merged"
+        );
         // One run is itself.
         let single = Iterations::new(vec![timed_run(&[(7, 1000)], 1)]);
         assert_eq!(single.combined(1).unwrap().summary.total_operations, 7);
