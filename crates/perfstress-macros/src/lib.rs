@@ -175,6 +175,7 @@ fn expand(arguments: Arguments, item_impl: &ItemImpl) -> syn::Result<proc_macro2
                     name: #name,
                     description: #description,
                     module_path: ::core::module_path!(),
+                    suite_version: ::core::env!("CARGO_PKG_VERSION"),
                     aliases: &[#(#aliases),*],
                     has_sync: #has_sync,
                     has_async: #has_async,

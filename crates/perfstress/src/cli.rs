@@ -78,6 +78,15 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             }
         };
     };
+    // `compare` is a command of the runner, unless a test has that name.
+    if test_name.eq_ignore_ascii_case(crate::compare::COMMAND) && registry::find(test_name).is_err()
+    {
+        let args = test_args
+            .get_many::<OsString>("")
+            .map(|values| values.cloned().collect())
+            .unwrap_or_default();
+        return crate::compare::run(&program, args);
+    }
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
         Err(closest) => {
@@ -243,14 +252,16 @@ fn test_list(program: &str) -> String {
     if program == "perf" {
         list.push_str("  (through cargo: `cargo bench --bench perf -- <TEST> [options]`)\n");
     }
-    for entry in tests {
+    for entry in &tests {
         list.push_str(&format!("  {:width$}  {}", entry.name, entry.description));
         if !entry.aliases.is_empty() {
             list.push_str(&format!(" (also: {})", entry.aliases.join(", ")));
         }
         list.push('\n');
     }
-    list.pop();
+    list.push_str(&format!(
+        "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)"
+    ));
     list
 }
 

@@ -9,9 +9,12 @@
 extern crate self as perfstress;
 
 pub mod alloc;
+mod baseline;
 mod cli;
+mod compare;
 #[cfg(doctest)]
 mod compile_fail;
+mod environment;
 mod error;
 mod events;
 mod failure;

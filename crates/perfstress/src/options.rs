@@ -93,6 +93,43 @@ pub struct GlobalOptions {
           action = clap::ArgAction::Append, value_delimiter = ';', env = "PERFSTRESS_THRESHOLD")]
     pub(crate) thresholds: Vec<Threshold>,
 
+    /// Timed runs after the one warm-up, each printed and kept; the summary
+    /// gives their mean, standard deviation and 95% confidence interval.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = parse_iterations, allow_negative_numbers = true, env = "PERFSTRESS_ITERATIONS")]
+    pub iterations: usize,
+
+    /// Save this run as baseline NAME (see --baseline-dir), keyed by test
+    /// and options; a later `--baseline NAME` or `compare` reads it.
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name, env = "PERFSTRESS_SAVE_BASELINE")]
+    pub save_baseline: Option<String>,
+
+    /// Compare this run with baseline NAME (saved with --save-baseline for
+    /// the same test and options) and print the change with its statistics.
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name, env = "PERFSTRESS_BASELINE")]
+    pub baseline: Option<String>,
+
+    /// Where baselines are kept (default: `perfstress/baselines` in cargo's
+    /// target directory, or `target/perfstress/baselines`).
+    #[arg(long, value_name = "DIR", env = "PERFSTRESS_BASELINE_DIR")]
+    pub baseline_dir: Option<PathBuf>,
+
+    /// With --baseline: a regression (a significant change worse than
+    /// --noise-threshold) exits 3.
+    #[arg(long, requires = "baseline", env = "PERFSTRESS_FAIL_ON_REGRESSION", value_parser = BoolishValueParser::new())]
+    pub fail_on_regression: bool,
+
+    /// With --baseline: changes smaller than this many percent are "no
+    /// change", however significant.
+    #[arg(long, value_name = "PERCENT", default_value_t = 2.0,
+          value_parser = parse_noise_threshold, env = "PERFSTRESS_NOISE_THRESHOLD")]
+    pub noise_threshold: f64,
+
+    /// Write the results (iterations, statistics, comparison, thresholds) as
+    /// Markdown to PATH, e.g. for a CI job summary.
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_MARKDOWN")]
+    pub markdown: Option<PathBuf>,
+
     /// How long an operation still running when a timed phase ends (its
     /// deadline, a failure, Ctrl-C) may take to complete, in seconds; then
     /// it is abandoned and the run fails. 0 abandons it at once.
@@ -172,6 +209,13 @@ impl Default for GlobalOptions {
             profile: false,
             profile_path: None,
             thresholds: Vec::new(),
+            iterations: 1,
+            save_baseline: None,
+            baseline: None,
+            baseline_dir: None,
+            fail_on_regression: false,
+            noise_threshold: 2.0,
+            markdown: None,
             grace: Duration::from_secs(5),
             liveness_timeout: Duration::from_secs(5),
             continue_on_error: false,
@@ -276,6 +320,46 @@ fn parse_count(text: &str) -> Result<usize, String> {
         return Err(format!("must be from 1 to {MAX_PARALLEL}; got '{text}'"));
     }
     Ok(count as usize)
+}
+
+/// More iterations than anyone waits for is a typo.
+const MAX_ITERATIONS: usize = 10_000;
+
+fn parse_iterations(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(count) if (1..=MAX_ITERATIONS as i64).contains(&count) => Ok(count as usize),
+        _ => Err(format!(
+            "expected a whole number of timed runs from 1 to {MAX_ITERATIONS}; got '{text}'"
+        )),
+    }
+}
+
+/// The clap value parser of `--noise-threshold`: a percentage, 0 to 100.
+pub(crate) fn parse_noise_threshold(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(percent) if percent.is_finite() && (0.0..=100.0).contains(&percent) => Ok(percent),
+        _ => Err(format!(
+            "expected a percentage from 0 to 100, e.g. 2 or 2%; got '{text}'"
+        )),
+    }
+}
+
+/// The clap value parser of baseline names: they become folder names, so
+/// letters, digits, `.`, `_` and `-` only (`main`, `pr-123`, `v1.2`).
+pub(crate) fn parse_baseline_name(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text.len() <= 100
+        && !text.starts_with('.')
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "a baseline name is 1 to 100 letters, digits, '.', '_' or '-', not starting with '.' (e.g. main, pr-123); got '{text}'"
+        ))
+    }
 }
 
 fn parse_parallel(text: &str) -> Result<usize, String> {

@@ -96,6 +96,12 @@ pub(crate) struct Plan {
     /// `--continue-on-error`, `--max-error-rate`, `--timeline`,
     /// `--histogram-log`, `--status-interval`.
     pub(crate) stress: StressPlan,
+    /// `--iterations`: timed runs after the one warm-up.
+    pub(crate) iterations: usize,
+    /// `--save-baseline`, `--baseline` and what goes with them.
+    pub(crate) baseline: BaselineSettings,
+    /// `--markdown`.
+    pub(crate) markdown: Option<PathBuf>,
 }
 
 /// Stress mode and the run timeline, as decided by [`Plan::new`].
@@ -119,6 +125,21 @@ impl StressPlan {
     pub(crate) fn interval_latency(&self) -> bool {
         self.timeline.is_some() || self.histogram_log.is_some()
     }
+}
+
+/// Saving and comparing with baselines.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BaselineSettings {
+    /// Where baselines are kept (`--baseline-dir`, or the default).
+    pub(crate) directory: PathBuf,
+    /// `--save-baseline NAME`.
+    pub(crate) save: Option<String>,
+    /// `--baseline NAME`.
+    pub(crate) compare: Option<String>,
+    /// `--fail-on-regression`.
+    pub(crate) fail_on_regression: bool,
+    /// `--noise-threshold`, in percent.
+    pub(crate) noise_threshold: f64,
 }
 
 impl Plan {
@@ -217,6 +238,18 @@ impl Plan {
                 histogram_log: global.histogram_log.clone(),
                 status_interval: global.status_interval,
             },
+            iterations: global.iterations,
+            baseline: BaselineSettings {
+                directory: global
+                    .baseline_dir
+                    .clone()
+                    .unwrap_or_else(default_baseline_directory),
+                save: global.save_baseline.clone(),
+                compare: global.baseline.clone(),
+                fail_on_regression: global.fail_on_regression,
+                noise_threshold: global.noise_threshold,
+            },
+            markdown: global.markdown.clone(),
         })
     }
 
@@ -231,6 +264,7 @@ impl Plan {
             ("--results-file", &self.results_file),
             ("--timeline", &self.stress.timeline),
             ("--histogram-log", &self.stress.histogram_log),
+            ("--markdown", &self.markdown),
         ] {
             if let Some(path) = path {
                 kinds.push(prepare_output(option, path)?);
@@ -251,6 +285,26 @@ impl Plan {
     pub(crate) fn processes(&self) -> usize {
         self.shares.len()
     }
+}
+
+/// Where baselines are kept without `--baseline-dir`: `perfstress/baselines`
+/// in cargo's target directory (`CARGO_TARGET_DIR`, or the folder holding
+/// this executable that cargo marked with `CACHEDIR.TAG`), else
+/// `target/perfstress/baselines` under the working directory.
+pub(crate) fn default_baseline_directory() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|directory| !directory.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            let executable = std::env::current_exe().ok()?;
+            executable
+                .ancestors()
+                .skip(1)
+                .find(|directory| directory.join("CACHEDIR.TAG").is_file())
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("perfstress").join("baselines")
 }
 
 /// The test's own options as given (defaults included), for the options

@@ -17,6 +17,8 @@ pub struct TestEntry {
     /// Where the test type is defined (`module_path!()`), to tell apart
     /// two tests of the same name.
     pub(crate) module_path: &'static str,
+    /// The version of the crate the test is in.
+    pub(crate) suite_version: &'static str,
     /// Other names the test is found by (`alias = "..."`).
     pub(crate) aliases: &'static [&'static str],
     pub(crate) has_sync: bool,
@@ -47,6 +49,8 @@ pub struct Registration {
     pub description: &'static str,
     /// `module_path!()` at the impl.
     pub module_path: &'static str,
+    /// The version of the crate the test is in (`CARGO_PKG_VERSION` there).
+    pub suite_version: &'static str,
     /// `alias = "..."`: other names the test is found by.
     pub aliases: &'static [&'static str],
     /// Whether the impl defines the sync variant.
@@ -68,6 +72,7 @@ impl TestEntry {
             name: registration.name,
             description: registration.description,
             module_path: registration.module_path,
+            suite_version: registration.suite_version,
             aliases: registration.aliases,
             has_sync: registration.has_sync,
             has_async: registration.has_async,
@@ -216,6 +221,7 @@ mod tests {
                 name,
                 description: "",
                 module_path,
+                suite_version: "0.0.0",
                 aliases: &[],
                 has_sync: true,
                 has_async: false,

@@ -29,6 +29,8 @@ mod output;
 mod package;
 #[path = "tests/processes.rs"]
 mod processes;
+#[path = "tests/regressions.rs"]
+mod regressions;
 #[path = "tests/reliability.rs"]
 mod reliability;
 #[path = "tests/stress.rs"]

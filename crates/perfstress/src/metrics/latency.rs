@@ -140,6 +140,24 @@ pub struct LatencySummary {
     pub mean: Duration,
 }
 
+impl LatencyHistogram {
+    /// The histogram in HdrHistogram's compressed V2 encoding.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let _ = V2DeflateSerializer::new().serialize(&self.histogram, &mut bytes);
+        bytes
+    }
+
+    /// A histogram from its V2 encoding; `None` if the bytes are not one.
+    #[allow(dead_code, reason = "read back by baselines' tests")]
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let histogram: Histogram<u64> = Deserializer::new().deserialize(&mut &bytes[..]).ok()?;
+        let mut decoded = LatencyHistogram::new();
+        decoded.histogram.add(&histogram).ok()?;
+        Some(decoded)
+    }
+}
+
 // Histograms cross process boundaries in the compact, compressed V2 format.
 impl Serialize for LatencyHistogram {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -9,6 +9,7 @@ use crate::phase::Phase;
 use crate::plan::Plan;
 use crate::threshold::{LatencyFigure, Metric, Threshold};
 
+use super::{Comparison, RunRecord};
 use super::{
     ErrorResults, InstanceSnapshot, LatencyRecord, LatencySummary, MemoryTrend, PhaseMeasurement,
     PhaseSummary,
@@ -333,6 +334,11 @@ pub(crate) struct RunSummary<'a> {
     pub(crate) thresholds: Vec<ThresholdResult>,
     /// How the run ended (before any reporter wrote its files).
     pub(crate) outcome: Outcome,
+    /// The run as a baseline keeps it: every iteration's figures, their
+    /// statistics, the environment (when the timed run ran).
+    pub(crate) record: Option<RunRecord>,
+    /// With `--baseline`: this run compared with the baseline.
+    pub(crate) comparison: Option<Comparison>,
 }
 
 #[cfg(test)]

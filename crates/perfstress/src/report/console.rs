@@ -6,18 +6,21 @@ use std::io::Write;
 
 use crate::error::Error;
 use crate::failure::Failure;
-use crate::metrics::{Lagging, PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample};
+use crate::metrics::{
+    Iterations, Lagging, PhaseEnd, PhaseResults, PhaseSummary, RunSummary, StatusSample,
+};
 use crate::phase::Phase;
 use crate::plan::{LATE_START_THRESHOLD, Plan};
 use crate::redact::redact_text;
 use crate::threshold::Metric;
 
+use super::comparison::{comparison_lines, iteration_lines};
 use super::format::{format_count, format_significant};
 use super::latency::{clock_resolution_line, latency_table};
 use super::reporter::Reporter;
 
 /// A measured figure of `metric` (in its base unit) with its unit.
-fn format_measured(metric: Metric, value: f64) -> String {
+pub(crate) fn format_measured(metric: Metric, value: f64) -> String {
     match metric {
         Metric::Latency(_) => {
             super::latency::format_latency(std::time::Duration::from_secs_f64(value))
@@ -277,6 +280,22 @@ impl Reporter for Console {
         }
     }
 
+    fn iteration_start(&mut self, index: usize, count: usize) {
+        // The first iteration's header is the stage's.
+        if index > 1 {
+            self.line(&format!("Iteration {index} of {count}"));
+            self.status_header();
+        }
+    }
+
+    fn iterations(&mut self, iterations: &Iterations) {
+        self.line("");
+        self.stage("Iterations");
+        for line in iteration_lines(&iterations.figures, iterations.statistics.as_ref()) {
+            self.line(&line);
+        }
+    }
+
     fn failure(&mut self, plan: &Plan, failure: &Failure) {
         Console::failure(
             self,
@@ -293,6 +312,15 @@ impl Reporter for Console {
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
         self.stage("Finished");
+        if let Some(comparison) = &summary.comparison {
+            for warning in comparison.warnings() {
+                self.error(&format!("warning: {warning}"));
+            }
+            for line in comparison_lines(comparison) {
+                self.line(&line);
+            }
+            self.line("");
+        }
         if !summary.thresholds.is_empty() {
             self.stage("Thresholds");
             let width = summary

@@ -76,6 +76,21 @@ pub(crate) struct TestResults {
     pub(crate) stress: super::stress::StressResults<LatencyResults>,
     /// The perfstress version that measured this.
     pub(crate) perfstress_version: String,
+    /// Every timed run (`--iterations`; one without it): its ops/s,
+    /// operations and, with --latency, percentiles in ms. The fields above
+    /// are the iterations taken together (the pooled results math).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) iterations: Vec<crate::metrics::IterationFigures>,
+    /// With `--iterations` above 1: mean, standard deviation and 95%
+    /// confidence interval of ops/s and of each latency figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) iteration_statistics: Option<crate::metrics::IterationStatistics>,
+    /// Where it was measured (versions, toolchain, machine, commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) environment: Option<crate::environment::Environment>,
+    /// With `--baseline`: the comparison with the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) comparison: Option<crate::metrics::Comparison>,
 }
 
 /// A latency distribution in the results file, in milliseconds.
@@ -192,6 +207,21 @@ impl TestResults {
                 .collect(),
             stress: super::stress::StressResults::new(run, |summary| LatencyResults::from(summary)),
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
+            iterations: summary
+                .record
+                .as_ref()
+                .map(|record| record.iterations.clone())
+                .unwrap_or_default(),
+            iteration_statistics: summary
+                .record
+                .as_ref()
+                .filter(|record| record.iterations.len() > 1)
+                .and_then(|record| record.statistics.clone()),
+            environment: summary
+                .record
+                .as_ref()
+                .map(|record| record.environment.clone()),
+            comparison: summary.comparison.clone(),
         })
     }
 }
@@ -288,6 +318,10 @@ mod tests {
             thresholds: vec![],
             stress: Default::default(),
             perfstress_version: "0.1.0".into(),
+            iterations: vec![],
+            iteration_statistics: None,
+            environment: None,
+            comparison: None,
         };
         write_test_results(&path, &results).unwrap();
         let value: serde_json::Value =

@@ -2,21 +2,28 @@
 //! samples, phase results and summary) and write text or files; they never
 //! compute a statistic. [`Reporters`] fans every event out to all of them.
 
+mod baseline_file;
+mod comparison;
 mod console;
 mod format;
 mod json;
 mod latency;
+mod markdown;
 mod operations_file;
 mod reporter;
 mod stress;
 mod timeline;
 
+pub(crate) use comparison::comparison_lines;
 pub(crate) use console::Console;
+pub(crate) use markdown::write_comparison_markdown;
 pub(crate) use reporter::Reporters;
 
 use crate::plan::Plan;
 
+use baseline_file::BaselineFile;
 use json::TestResultsFile;
+use markdown::MarkdownFile;
 use operations_file::OperationsFile;
 use reporter::Reporter;
 use stress::StressConsole;
@@ -40,6 +47,15 @@ pub(crate) fn reporters(plan: &Plan) -> Reporters {
     }
     if let Some(path) = &plan.test_results {
         reporters.push(Box::new(TestResultsFile::new(path.clone())));
+    }
+    if let Some(path) = &plan.markdown {
+        reporters.push(Box::new(MarkdownFile::new(path.clone())));
+    }
+    if let Some(name) = &plan.baseline.save {
+        reporters.push(Box::new(BaselineFile::new(
+            plan.baseline.directory.clone(),
+            name.clone(),
+        )));
     }
     Reporters::new(reporters)
 }

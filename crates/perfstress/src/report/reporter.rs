@@ -6,7 +6,7 @@
 
 use crate::error::Error;
 use crate::failure::Failure;
-use crate::metrics::{IntervalRecord, PhaseResults, RunSummary, StatusSample};
+use crate::metrics::{IntervalRecord, Iterations, PhaseResults, RunSummary, StatusSample};
 use crate::phase::Phase;
 use crate::plan::Plan;
 
@@ -27,6 +27,11 @@ pub(crate) trait Reporter {
     fn interval(&mut self, _record: &IntervalRecord) {}
     /// A timed stage ended with these results.
     fn phase_results(&mut self, _results: &PhaseResults) {}
+    /// With `--iterations N` (N > 1): timed run `index` (1-based) of
+    /// `count` starts (the first right after `stage_start`).
+    fn iteration_start(&mut self, _index: usize, _count: usize) {}
+    /// With `--iterations N` (N > 1): every timed run ended.
+    fn iterations(&mut self, _iterations: &Iterations) {}
     /// A failure was reported during the stage.
     fn failure(&mut self, _plan: &Plan, _failure: &Failure) {}
     /// The stage ended (after its failures).
@@ -79,6 +84,16 @@ impl Reporters {
     /// See [`Reporter::phase_results`].
     pub(crate) fn phase_results(&mut self, results: &PhaseResults) {
         self.each(|reporter| reporter.phase_results(results));
+    }
+
+    /// See [`Reporter::iteration_start`].
+    pub(crate) fn iteration_start(&mut self, index: usize, count: usize) {
+        self.each(|reporter| reporter.iteration_start(index, count));
+    }
+
+    /// See [`Reporter::iterations`].
+    pub(crate) fn iterations(&mut self, iterations: &Iterations) {
+        self.each(|reporter| reporter.iterations(iterations));
     }
 
     /// See [`Reporter::failure`].

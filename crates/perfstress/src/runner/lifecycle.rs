@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metrics::{
-    FailureRecord, PhaseEnd, PhaseMeasurement, PhaseResults, RunSummary, StatusSample,
-    ThresholdResult, TickReport, Timeline,
+    Comparison, FailureRecord, Iterations, PhaseEnd, PhaseMeasurement, PhaseResults, RunRecord,
+    RunSummary, StatusSample, ThresholdResult, TickReport, Timeline,
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
@@ -57,6 +57,8 @@ pub(crate) struct Lifecycle<'a> {
     control: &'a Arc<RunControl>,
     reporters: Reporters,
     failures: Vec<FailureRecord>,
+    /// The timed runs (`--iterations`).
+    iterations: Iterations,
 }
 
 impl<'a> Lifecycle<'a> {
@@ -67,6 +69,7 @@ impl<'a> Lifecycle<'a> {
             control,
             reporters: crate::report::reporters(plan),
             failures: Vec::new(),
+            iterations: Iterations::new(Vec::new()),
         }
     }
 
@@ -94,7 +97,7 @@ impl<'a> Lifecycle<'a> {
                     Phase::Setup => stages.setup(),
                     Phase::PostSetup if !cancelled => stages.post_setup(),
                     Phase::Warmup => warmup = Some(self.timed(stages, stage, self.plan.warmup)),
-                    Phase::Run => run = Some(self.timed(stages, stage, self.plan.duration)),
+                    Phase::Run => run = self.timed_runs(stages),
                     Phase::PreCleanup => stages.pre_cleanup(),
                     Phase::Cleanup => {
                         stages.cleanup();
@@ -132,6 +135,33 @@ impl<'a> Lifecycle<'a> {
                 .as_ref()
                 .and_then(|run| run.errors.as_ref())
                 .is_some_and(|errors| !errors.within_limit());
+        // The run as a baseline keeps it, and with --baseline its
+        // comparison (a regression fails the gate with --fail-on-regression).
+        let record = run.as_ref().map(|run| {
+            RunRecord::new(
+                self.plan,
+                run,
+                &self.iterations.figures,
+                self.iterations.statistics.as_ref(),
+            )
+        });
+        let comparison = match record.as_ref().filter(|_| outcome.has_results()) {
+            Some(record) => match crate::baseline::compare_with_baseline(self.plan, record) {
+                Ok(comparison) => comparison,
+                Err(error) => {
+                    Console::new().error(&format!("error: {error}"));
+                    outcome = Outcome::Failed;
+                    None
+                }
+            },
+            None => None,
+        };
+        if self.plan.baseline.fail_on_regression
+            && outcome.is_success()
+            && comparison.as_ref().is_some_and(Comparison::regressed)
+        {
+            outcome = Outcome::GateFailed;
+        }
         let summary = RunSummary {
             plan: self.plan,
             warmup,
@@ -140,6 +170,8 @@ impl<'a> Lifecycle<'a> {
             coordination_seconds: stages.coordination().into_iter().collect(),
             thresholds,
             outcome,
+            record,
+            comparison,
         };
         let written = self.reporters.run_summary(&summary);
         // A signal while the files were written: the run ends with the
@@ -161,6 +193,27 @@ impl<'a> Lifecycle<'a> {
                 }
             }
         }
+    }
+
+    /// The timed run: once, or `--iterations N` times (each reported as it
+    /// ends, and kept); the results of the runs taken together.
+    fn timed_runs(&mut self, stages: &mut dyn Stages) -> Option<PhaseResults> {
+        let count = self.plan.iterations;
+        let mut runs = Vec::with_capacity(count);
+        for index in 1..=count {
+            if index > 1 && self.control.is_cancelled() {
+                break;
+            }
+            if count > 1 {
+                self.reporters.iteration_start(index, count);
+            }
+            runs.push(self.timed(stages, Phase::Run, self.plan.duration));
+        }
+        self.iterations = Iterations::new(runs);
+        if count > 1 {
+            self.reporters.iterations(&self.iterations);
+        }
+        self.iterations.combined(self.plan.parallel)
     }
 
     /// Runs timed stage `stage` and reports its status and results.

@@ -56,7 +56,10 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
         console.error(&format!("error: {error}"));
         return Outcome::Usage;
     }
-    if let Err(error) = plan.prepare_outputs() {
+    if let Err(error) = plan
+        .prepare_outputs()
+        .and_then(|_| crate::baseline::prepare(&plan))
+    {
         console.error(&format!("error: {error}"));
         return Outcome::Usage;
     }
