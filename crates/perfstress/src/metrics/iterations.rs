@@ -337,7 +337,29 @@ mod tests {
             profile_files: vec![],
             projected_operations: None,
             lagging: None,
+            errors: None,
+            memory: None,
+            allocations: None,
         }
+    }
+
+    #[test]
+    fn memory_of_several_runs_is_the_highest_peak_and_the_weighted_slope() {
+        let trend = |peak_bytes, slope, samples| MemoryTrend {
+            peak_bytes,
+            slope_bytes_per_minute: slope,
+            samples,
+        };
+        let runs = [
+            trend(100, Some(10.0), 3),
+            trend(300, Some(40.0), 9),
+            trend(200, None, 2),
+        ];
+        assert_eq!(
+            combined_memory(runs.iter()),
+            Some(trend(300, Some((10.0 * 3.0 + 40.0 * 9.0) / 12.0), 14))
+        );
+        assert_eq!(combined_memory([].iter()), None);
     }
 
     #[test]
