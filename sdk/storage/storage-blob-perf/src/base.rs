@@ -89,32 +89,46 @@ fn container_name(container: &BlobContainerClient) -> String {
         .to_owned()
 }
 
-/// The blob test base: the options, the service client and this run's
+/// The blob test base: the options, the clients and this run's
 /// container. `global_setup` creates the container, `global_cleanup`
 /// deletes it (and with it every blob the test made).
+///
+/// The hooks and the operations use clients of their own (two HTTP
+/// connection pools): under `--sync` the sync bridge drives each
+/// operation on the instance's own current-thread runtime, where the
+/// operation client's pooled connections then live, and a hook on the
+/// framework's runtime that reused one of them would wait forever for a
+/// runtime that nothing drives between operations.
 pub struct ContainerBase {
-    /// The service client.
+    /// The service client of the operations.
     pub service: BlobServiceClient,
-    /// This process's container.
+    /// This process's container, through the operations' client.
     pub container: BlobContainerClient,
+    /// This process's container, through the hooks' client.
+    pub hooks: BlobContainerClient,
 }
 
 impl ContainerBase {
-    /// The client and container for `options`.
+    /// The clients and container for `options`.
     pub fn new(options: &StorageOptions) -> Result<Self> {
         let service = service_client(options)?;
         let container = service.blob_container_client(run_container_name());
-        Ok(ContainerBase { service, container })
+        let hooks = service_client(options)?.blob_container_client(run_container_name());
+        Ok(ContainerBase {
+            service,
+            container,
+            hooks,
+        })
     }
 
     /// Creates the container.
     pub async fn global_setup(&self) -> Result<()> {
-        create_container(&self.container).await
+        create_container(&self.hooks).await
     }
 
     /// Deletes the container.
     pub async fn global_cleanup(&self) -> Result<()> {
-        delete_container(&self.container).await
+        delete_container(&self.hooks).await
     }
 }
 

@@ -40,7 +40,9 @@ impl DownloadBase {
 
     async fn global_setup(&self) -> Result<()> {
         self.base.global_setup().await?;
-        self.blob
+        self.base
+            .hooks
+            .blob_client(BLOB_NAME)
             .upload(AsyncRandomStream::new(self.size).into(), None)
             .await
             .context("uploading the blob to download")?;

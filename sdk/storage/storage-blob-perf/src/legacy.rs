@@ -116,9 +116,11 @@ pub struct LegacySizeOptions {
     size: u64,
 }
 
-/// One instance: its own blob, overwritten by each operation.
+/// One instance: its own blob, overwritten by each operation. (As in the
+/// 1.x tests, the hooks' container client is not the operations' one:
+/// see [`ContainerBase`](crate::base::ContainerBase).)
 pub struct LegacyUploadTest {
-    container: ContainerClient,
+    hooks: ContainerClient,
     blob: BlobClient,
     size: u64,
 }
@@ -129,17 +131,18 @@ impl PerfTest for LegacyUploadTest {
     type Options = LegacySizeOptions;
 
     async fn new(ctx: &TestContext<LegacySizeOptions>) -> Result<Self> {
-        let container = container_client(&ctx.options().storage)?;
-        let blob = container.blob_client(format!("upload-{}", ctx.parallel_index()));
+        let hooks = container_client(&ctx.options().storage)?;
+        let blob = container_client(&ctx.options().storage)?
+            .blob_client(format!("upload-{}", ctx.parallel_index()));
         Ok(LegacyUploadTest {
-            container,
+            hooks,
             blob,
             size: ctx.options().size,
         })
     }
 
     async fn global_setup(&mut self) -> Result<()> {
-        create_container(&self.container).await
+        create_container(&self.hooks).await
     }
 
     async fn run_async(&mut self) -> Result<()> {
@@ -148,13 +151,13 @@ impl PerfTest for LegacyUploadTest {
     }
 
     async fn global_cleanup(&mut self) -> Result<()> {
-        delete_container(&self.container).await
+        delete_container(&self.hooks).await
     }
 }
 
 /// One instance: a client and a write sink that counts and discards.
 pub struct LegacyDownloadTest {
-    container: ContainerClient,
+    hooks: ContainerClient,
     blob: BlobClient,
     size: u64,
     sink: WriteStream,
@@ -166,10 +169,10 @@ impl PerfTest for LegacyDownloadTest {
     type Options = LegacySizeOptions;
 
     async fn new(ctx: &TestContext<LegacySizeOptions>) -> Result<Self> {
-        let container = container_client(&ctx.options().storage)?;
-        let blob = container.blob_client("download");
+        let hooks = container_client(&ctx.options().storage)?;
+        let blob = container_client(&ctx.options().storage)?.blob_client("download");
         Ok(LegacyDownloadTest {
-            container,
+            hooks,
             blob,
             size: ctx.options().size,
             sink: WriteStream::new(),
@@ -177,8 +180,9 @@ impl PerfTest for LegacyDownloadTest {
     }
 
     async fn global_setup(&mut self) -> Result<()> {
-        create_container(&self.container).await?;
-        self.blob
+        create_container(&self.hooks).await?;
+        self.hooks
+            .blob_client("download")
             .put_block_blob(random_body(self.size))
             .await
             .context("uploading the blob to download")?;
@@ -203,7 +207,7 @@ impl PerfTest for LegacyDownloadTest {
     }
 
     async fn global_cleanup(&mut self) -> Result<()> {
-        delete_container(&self.container).await
+        delete_container(&self.hooks).await
     }
 }
 
@@ -220,6 +224,7 @@ pub struct LegacyListOptions {
 /// One instance: a client of the run's container.
 pub struct LegacyListBlobsTest {
     container: ContainerClient,
+    hooks: ContainerClient,
     count: usize,
 }
 
@@ -231,13 +236,14 @@ impl PerfTest for LegacyListBlobsTest {
     async fn new(ctx: &TestContext<LegacyListOptions>) -> Result<Self> {
         Ok(LegacyListBlobsTest {
             container: container_client(&ctx.options().storage)?,
+            hooks: container_client(&ctx.options().storage)?,
             count: ctx.options().count,
         })
     }
 
     async fn global_setup(&mut self) -> Result<()> {
-        create_container(&self.container).await?;
-        let container = &self.container;
+        create_container(&self.hooks).await?;
+        let container = &self.hooks;
         stream::iter(0..self.count)
             .map(|index| async move {
                 container
@@ -267,6 +273,6 @@ impl PerfTest for LegacyListBlobsTest {
     }
 
     async fn global_cleanup(&mut self) -> Result<()> {
-        delete_container(&self.container).await
+        delete_container(&self.hooks).await
     }
 }

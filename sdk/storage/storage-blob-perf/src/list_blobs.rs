@@ -39,7 +39,7 @@ impl PerfTest for ListBlobsTest {
 
     async fn global_setup(&mut self) -> Result<()> {
         self.base.global_setup().await?;
-        let container = &self.base.container;
+        let container = &self.base.hooks;
         stream::iter(0..self.count)
             .map(|index| async move {
                 container

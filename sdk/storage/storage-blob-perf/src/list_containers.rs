@@ -21,9 +21,11 @@ pub struct ListContainersOptions {
     num_containers: usize,
 }
 
-/// One instance: a service client.
+/// One instance: a service client for the operations and one for the
+/// hooks (see [`ContainerBase`](crate::base::ContainerBase) for why).
 pub struct ListContainersTest {
     service: BlobServiceClient,
+    hooks: BlobServiceClient,
     count: usize,
 }
 
@@ -40,7 +42,7 @@ impl ListContainersTest {
             prefix: Some(Self::prefix()),
             ..Default::default()
         };
-        let mut containers = self.service.list_containers(Some(options))?;
+        let mut containers = self.hooks.list_containers(Some(options))?;
         let mut names = Vec::new();
         while let Some(container) = containers.try_next().await? {
             names.push(container.name.unwrap_or_default());
@@ -57,13 +59,14 @@ impl PerfTest for ListContainersTest {
     async fn new(ctx: &TestContext<ListContainersOptions>) -> Result<Self> {
         Ok(ListContainersTest {
             service: service_client(&ctx.options().storage)?,
+            hooks: service_client(&ctx.options().storage)?,
             count: ctx.options().num_containers,
         })
     }
 
     async fn global_setup(&mut self) -> Result<()> {
         let prefix = Self::prefix();
-        let service = &self.service;
+        let service = &self.hooks;
         stream::iter(0..self.count)
             .map(|index| {
                 let name = format!("{prefix}{index:05}");
@@ -99,7 +102,7 @@ impl PerfTest for ListContainersTest {
             .listed()
             .await
             .context("listing the containers to delete")?;
-        let service = &self.service;
+        let service = &self.hooks;
         stream::iter(names)
             .map(
                 |name| async move { delete_container(&service.blob_container_client(&name)).await },

@@ -85,7 +85,10 @@ fn argument_lines(yml: &str) -> Vec<(String, String)> {
             in_arguments = false;
         } else if trimmed == "Arguments:" {
             in_arguments = true;
-        } else if in_arguments && let Some(arguments) = trimmed.strip_prefix("- ") {
+        } else if in_arguments
+            && line.starts_with(char::is_whitespace)
+            && let Some(arguments) = trimmed.strip_prefix("- ")
+        {
             let class = class.clone().expect("a Class before its Arguments");
             lines.push((class, arguments.trim().to_owned()));
         } else if !trimmed.starts_with('#') && !trimmed.is_empty() {
