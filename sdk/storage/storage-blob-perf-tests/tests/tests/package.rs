@@ -163,7 +163,9 @@ fn perf_automation_builds_one_executable_and_runs_every_yml_line() {
         let _ = std::fs::remove_file(&results);
         // As PerfAutomation runs it (no shell; `--sync` appended), but
         // for 1 s without warm-up: the environment sets what the line
-        // leaves to the defaults.
+        // leaves to the defaults. Uploads of 10 MiB at -p 32 take seconds
+        // each on Azurite: the operations in flight at the deadline get
+        // 60 s to complete instead of the default 5 s grace.
         let output = Run::new(&executable)
             .env(
                 "AZURE_STORAGE_CONNECTION_STRING",
@@ -171,6 +173,7 @@ fn perf_automation_builds_one_executable_and_runs_every_yml_line() {
             )
             .env("PERFSTRESS_DURATION", "1")
             .env("PERFSTRESS_WARMUP", "0")
+            .env("PERFSTRESS_GRACE", "60")
             .arg("--test-results")
             .arg(&results)
             .arg(&class)
