@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Tests touch only 127.0.0.1; anything they need
-# is started by the tests themselves.
+# is started by the tests themselves (Azurite too, once installed here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The storage suite's end-to-end tests start Azurite (the storage
+# emulator) from the pinned npm install in .ci/.azurite.
+bash scripts/install-azurite.sh
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc
 # The runner's end-to-end tests once more without systemperf's HTTP

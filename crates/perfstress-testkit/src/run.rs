@@ -59,6 +59,13 @@ impl Run {
         self
     }
 
+    /// Removes environment variable `name` from the child's environment
+    /// (a setting of the developer's shell the test must not see).
+    pub fn env_remove(mut self, name: impl AsRef<OsStr>) -> Self {
+        self.command.env_remove(name);
+        self
+    }
+
     /// The command, to spawn with streams of the test's own choosing.
     pub fn into_command(self) -> Command {
         self.command

@@ -39,6 +39,7 @@ pub use events::EventSink;
 pub use options::{GlobalOptions, parse_fraction};
 pub use outcome::Outcome;
 pub use perfstress_macros::test;
+pub use redact::remember_secret;
 pub use registry::{TestEntry, find, tests};
 pub use streams::{AsyncRandomStream, RandomStream, WriteStream, get_random_bytes};
 pub use test::{

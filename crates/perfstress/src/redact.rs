@@ -17,8 +17,14 @@ static KNOWN_SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// `true` in the output would hide more than it protects.
 const MIN_SECRET_LENGTH: usize = 6;
 
-/// Remembers `value` as a secret, to be masked in any printed text.
-pub(crate) fn remember_secret(value: &str) {
+/// Remembers `value` as a secret of this process: wherever the runner
+/// prints an error or usage message that quotes it, it is shown as `***`.
+/// For secrets a test derives or reads itself (an account key taken out of
+/// a connection string, a SAS token it signed, a token it fetched); option
+/// values with secret names and secret-named environment variables read
+/// through [`get_from_env`](crate::get_from_env) are remembered already.
+/// Values shorter than 6 characters are ignored.
+pub fn remember_secret(value: &str) {
     if value.len() >= MIN_SECRET_LENGTH {
         let mut secrets = KNOWN_SECRETS
             .lock()
