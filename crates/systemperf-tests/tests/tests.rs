@@ -31,6 +31,9 @@ mod package;
 mod processes;
 #[path = "tests/reliability.rs"]
 mod reliability;
+#[cfg(feature = "http")]
+#[path = "tests/test_proxy.rs"]
+mod test_proxy;
 #[path = "tests/timing.rs"]
 mod timing;
 #[path = "tests/usage.rs"]

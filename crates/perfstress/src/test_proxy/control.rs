@@ -202,7 +202,7 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Decodes standard base64 (the proxy's error headers), if it is valid UTF-8 text.
-fn decode_base64(text: &str) -> Option<String> {
+pub(crate) fn decode_base64(text: &str) -> Option<String> {
     let mut bits = 0u32;
     let mut count = 0;
     let mut out = Vec::new();

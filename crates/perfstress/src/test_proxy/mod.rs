@@ -44,6 +44,22 @@ pub(crate) use url::parse_proxy_url;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// The test proxy's reason for an error response, from its headers:
+/// `x-request-mismatch-error` (a playback request matched no recorded
+/// entry: 404) or `x-request-known-exception-error` /
+/// `x-request-exception-error`, base64-decoded. `get` looks a header up by
+/// (lower-case) name. Tests put it into the error of a failed operation so
+/// that a mismatch says what differed.
+pub fn proxy_error(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    [
+        "x-request-mismatch-error",
+        "x-request-known-exception-error",
+        "x-request-exception-error",
+    ]
+    .into_iter()
+    .find_map(|name| get(name).and_then(|value| control::decode_base64(&value)))
+}
+
 /// Post setup, after the un-proxied operation: `/record/start`, then the
 /// route records.
 pub(crate) async fn start_recording(route: &TestProxyRoute) -> Result<()> {
