@@ -256,7 +256,12 @@ impl TestProxy {
     fn shutdown_now(&mut self) {
         let _ = self.shutdown.send(true);
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(Duration::from_secs(1));
+            // Stopped from async code (a test's runtime): no blocking there.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            }
         }
     }
 }
