@@ -207,8 +207,7 @@ impl Plan {
         &self,
         parallel_index: usize,
     ) -> Option<&crate::test_proxy::ProxyUrl> {
-        (!self.test_proxies.is_empty())
-            .then(|| &self.test_proxies[parallel_index % self.test_proxies.len()])
+        crate::test_proxy::plan::proxy_for(&self.test_proxies, parallel_index)
     }
 
     /// Processes the instances run in (1: this process only).

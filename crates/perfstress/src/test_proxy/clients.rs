@@ -180,3 +180,80 @@ mod azure_core_impl {
 
 #[cfg(feature = "azure_core")]
 pub use azure_core_impl::TestProxyPolicy;
+
+#[cfg(all(test, feature = "http"))]
+mod tests {
+    use super::*;
+    use crate::test_proxy::{ProxyUrl, RecordingMode};
+
+    fn route() -> TestProxyRoute {
+        TestProxyRoute::new(ProxyUrl::parse("http://127.0.0.1:5000/").unwrap())
+    }
+
+    #[test]
+    fn apply_rewrites_only_while_active_and_keeps_the_upstream_on_retries() {
+        let route = route();
+        let mut request = http::Request::get("https://acct.blob.core.windows.net/c/b?comp=x")
+            .body(())
+            .unwrap();
+        route.apply(&mut request).unwrap();
+        assert_eq!(
+            request.uri(),
+            "https://acct.blob.core.windows.net/c/b?comp=x"
+        );
+        assert!(request.headers().is_empty(), "inactive: untouched");
+
+        route.set(Some((RecordingMode::Record, "R".to_owned())));
+        route.apply(&mut request).unwrap();
+        assert_eq!(request.uri(), "http://127.0.0.1:5000/c/b?comp=x");
+        let headers = request.headers();
+        assert_eq!(
+            headers[UPSTREAM_BASE_URI],
+            "https://acct.blob.core.windows.net"
+        );
+        assert_eq!(headers["x-recording-id"], "R");
+        assert_eq!(headers["x-recording-mode"], "record");
+        assert_eq!(headers["x-recording-remove"], "false");
+
+        // A retry of the same request, now in playback: the upstream stays
+        // the service's, not the proxy's.
+        route.set(Some((RecordingMode::Playback, "P".to_owned())));
+        route.apply(&mut request).unwrap();
+        assert_eq!(request.uri(), "http://127.0.0.1:5000/c/b?comp=x");
+        assert_eq!(
+            request.headers()[UPSTREAM_BASE_URI],
+            "https://acct.blob.core.windows.net"
+        );
+        assert_eq!(request.headers()["x-recording-id"], "P");
+        assert_eq!(request.headers()["x-recording-mode"], "playback");
+        assert_eq!(
+            request.headers().get_all("x-recording-id").iter().count(),
+            1
+        );
+
+        let mut relative = http::Request::get("/c/b").body(()).unwrap();
+        assert!(route.apply(&mut relative).is_err());
+    }
+}
+
+#[cfg(all(test, feature = "reqwest"))]
+mod reqwest_tests {
+    use super::*;
+    use crate::test_proxy::{ProxyUrl, RecordingMode};
+
+    #[test]
+    fn apply_reqwest_rewrites_and_keeps_the_upstream() {
+        let route = TestProxyRoute::new(ProxyUrl::parse("http://localhost:5000").unwrap());
+        route.set(Some((RecordingMode::Playback, "P".to_owned())));
+        let url = reqwest::Url::parse("https://acct.example:8443/a?b=c").unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::GET, url);
+        route.apply_reqwest(&mut request).unwrap();
+        route.apply_reqwest(&mut request).unwrap();
+        assert_eq!(request.url().as_str(), "http://localhost:5000/a?b=c");
+        assert_eq!(
+            request.headers()[UPSTREAM_BASE_URI],
+            "https://acct.example:8443"
+        );
+        assert_eq!(request.headers()["x-recording-mode"], "playback");
+    }
+}

@@ -10,12 +10,7 @@ use super::url::ProxyUrl;
 /// `--test-proxy`, each URL once (PerfAutomation may pass the same proxy
 /// in both forms). A usage error when the test cannot go through one.
 pub(crate) fn proxies(entry: &TestEntry, global: &GlobalOptions) -> Result<Vec<ProxyUrl>> {
-    let mut proxies: Vec<ProxyUrl> = Vec::new();
-    for proxy in global.test_proxies.iter().chain(&global.test_proxy) {
-        if !proxies.contains(proxy) {
-            proxies.push(proxy.clone());
-        }
-    }
+    let proxies = merge(&global.test_proxies, &global.test_proxy);
     let usage = |message: String| Err(Error::new(ErrorKind::Usage, message));
     if proxies.is_empty() {
         return Ok(proxies);
@@ -32,4 +27,52 @@ pub(crate) fn proxies(entry: &TestEntry, global: &GlobalOptions) -> Result<Vec<P
         ));
     }
     Ok(proxies)
+}
+
+/// `-x/--test-proxies` then `--test-proxy`, each URL once.
+fn merge(list: &[ProxyUrl], single: &[ProxyUrl]) -> Vec<ProxyUrl> {
+    let mut proxies: Vec<ProxyUrl> = Vec::new();
+    for proxy in list.iter().chain(single) {
+        if !proxies.contains(proxy) {
+            proxies.push(proxy.clone());
+        }
+    }
+    proxies
+}
+
+/// The proxy of instance `parallel_index`: `proxies[i mod n]`.
+pub(crate) fn proxy_for(proxies: &[ProxyUrl], parallel_index: usize) -> Option<&ProxyUrl> {
+    (!proxies.is_empty()).then(|| &proxies[parallel_index % proxies.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> ProxyUrl {
+        ProxyUrl::parse(text).unwrap()
+    }
+
+    #[test]
+    fn instance_i_uses_proxy_i_mod_n() {
+        let proxies = merge(
+            &[url("http://127.0.0.1:1/"), url("http://127.0.0.1:2/")],
+            &[],
+        );
+        let ports: Vec<u16> = (0..4)
+            .map(|i| proxy_for(&proxies, i).unwrap().port())
+            .collect();
+        assert_eq!(ports, [1, 2, 1, 2]);
+        assert_eq!(proxy_for(&[], 0), None);
+    }
+
+    #[test]
+    fn both_forms_make_one_list_each_url_once() {
+        let merged = merge(
+            &[url("http://127.0.0.1:1/")],
+            &[url("http://127.0.0.1:2"), url("http://127.0.0.1:1")],
+        );
+        let ports: Vec<u16> = merged.iter().map(ProxyUrl::port).collect();
+        assert_eq!(ports, [1, 2]);
+    }
 }
