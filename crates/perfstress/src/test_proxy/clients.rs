@@ -140,11 +140,13 @@ mod azure_core_impl {
         }
     }
 
+    // `Context` without its lifetime: as the trait declares it (async_trait).
+    #[allow(elided_lifetimes_in_paths)]
     #[async_trait::async_trait]
     impl Policy for TestProxyPolicy {
         async fn send(
             &self,
-            ctx: &Context<'_>,
+            ctx: &Context,
             request: &mut Request,
             next: &[Arc<dyn Policy>],
         ) -> PolicyResult {

@@ -130,6 +130,28 @@ fn records_once_per_instance_then_plays_back() {
     }
 }
 
+/// The azure_core pipeline through the route's per-retry policy: its
+/// per-request client request id and user agent are ignored by the
+/// default matcher, so playback matches.
+#[cfg(feature = "azure-core")]
+#[test]
+fn azure_core_pipeline_records_and_plays_back_through_the_policy() {
+    let (service, proxy) = (service(), proxy());
+    let output = systemperf("AzureCoreGetTest")
+        .option("--url", service.url())
+        .duration(0.5)
+        .warmup(0.2)
+        .processes(1)
+        .parallel(2)
+        .option("-x", dotnet_uri(&proxy))
+        .ok();
+    assert_eq!(service.stop().requests, 4, "{}", output.dump());
+    assert_eq!(proxy.mismatches(), 0);
+    assert!(proxy.played_back_requests() > 0);
+    assert_eq!(proxy.sessions(), SessionCounts::default());
+    proxy.stop();
+}
+
 /// Check 4: the in-memory recording was purged: a second `/Playback/Start`
 /// with its id is refused.
 #[test]
