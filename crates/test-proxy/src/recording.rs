@@ -294,7 +294,7 @@ fn decode_body(value: Option<&Json>, headers: &Headers) -> Result<Option<Bytes>,
 
 fn encode_headers(headers: &Headers) -> Json {
     let mut sorted: Vec<&(String, Vec<String>)> = headers.iter().collect();
-    sorted.sort_by(|a, b| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()));
+    sorted.sort_by_key(|a| a.0.to_ascii_lowercase());
     Json::Object(
         sorted
             .into_iter()
@@ -376,7 +376,7 @@ impl Recording {
             })
             .collect();
         let mut variables = self.variables.clone();
-        variables.sort_by(|a, b| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()));
+        variables.sort_by_key(|a| a.0.to_ascii_lowercase());
         let root = Json::Object(vec![
             ("Entries".to_owned(), Json::Array(entries)),
             (

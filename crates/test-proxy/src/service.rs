@@ -451,10 +451,8 @@ fn stored_body(body: &Bytes, headers: &Headers) -> Option<Bytes> {
     }
     let gzipped = first_header(headers, "content-encoding")
         .is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("gzip"));
-    if gzipped {
-        if let Ok(plain) = gunzip(body) {
-            return Some(Bytes::from(plain));
-        }
+    if gzipped && let Ok(plain) = gunzip(body) {
+        return Some(Bytes::from(plain));
     }
     Some(body.clone())
 }

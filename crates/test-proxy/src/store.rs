@@ -313,25 +313,23 @@ impl Store {
     /// The matcher for `session`: its own, else the process-wide one, else
     /// the default.
     pub fn matcher_for(&self, session: &PlaybackSession) -> Arc<Matcher> {
-        if session.has_matcher.load(Ordering::Acquire) {
-            if let Some(matcher) = session
+        if session.has_matcher.load(Ordering::Acquire)
+            && let Some(matcher) = session
                 .matcher
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
-            {
-                return matcher;
-            }
+        {
+            return matcher;
         }
-        if self.has_global_matcher.load(Ordering::Acquire) {
-            if let Some(matcher) = self
+        if self.has_global_matcher.load(Ordering::Acquire)
+            && let Some(matcher) = self
                 .global_matcher
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
-            {
-                return matcher;
-            }
+        {
+            return matcher;
         }
         self.default_matcher.clone()
     }
