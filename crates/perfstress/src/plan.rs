@@ -151,7 +151,12 @@ impl Plan {
                     .to_owned(),
             );
         }
-        let test_proxies = crate::test_proxy::plan::proxies(entry, global)?;
+        let test_proxies = crate::test_proxy::plan::proxies(
+            &global.test_proxies,
+            &global.test_proxy,
+            entry.name,
+            entry.is_event,
+        )?;
         Ok(Self {
             entry,
             parallel: global.parallel,

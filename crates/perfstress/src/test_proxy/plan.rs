@@ -1,24 +1,28 @@
 //! What the plan decides about test proxies.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::GlobalOptions;
-use crate::registry::TestEntry;
 
 use super::url::ProxyUrl;
 
 /// The proxies of a run: `-x/--test-proxies` in order, then
 /// `--test-proxy`, each URL once (PerfAutomation may pass the same proxy
-/// in both forms). A usage error when the test cannot go through one.
-pub(crate) fn proxies(entry: &TestEntry, global: &GlobalOptions) -> Result<Vec<ProxyUrl>> {
-    let proxies = merge(&global.test_proxies, &global.test_proxy);
+/// in both forms). A usage error when test `test_name` cannot go through
+/// one (`is_event`: an event test has no operation to record).
+pub(crate) fn proxies(
+    list: &[ProxyUrl],
+    single: &[ProxyUrl],
+    test_name: &str,
+    is_event: bool,
+) -> Result<Vec<ProxyUrl>> {
+    let proxies = merge(list, single);
     let usage = |message: String| Err(Error::new(ErrorKind::Usage, message));
     if proxies.is_empty() {
         return Ok(proxies);
     }
-    if entry.is_event {
+    if is_event {
         return usage(format!(
             "{} is an event test: it has no operation the test proxy could record; run it without --test-proxies",
-            entry.name
+            test_name
         ));
     }
     if let Some(proxy) = proxies.iter().find(|proxy| proxy.scheme() != "http") {
