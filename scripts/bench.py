@@ -11,7 +11,7 @@ shared and noisy: compare ratios, not bare times).
     python3 scripts/bench.py latency    [--seconds 5] [--rounds 3]
     python3 scripts/bench.py memory     (10 s and 60 s --latency runs)
     python3 scripts/bench.py sleep      [--seconds 3] [--rounds 1] [--baseline BIN]
-    python3 scripts/bench.py http       [--seconds 5] [--rounds 3] [--baseline BIN]
+    python3 scripts/bench.py http       [--seconds 5] [--rounds 3] [--baseline BIN] [--pin]
     python3 scripts/bench.py phase-end  [--rounds 3] [--baseline BIN]
 
 `sleep`: SleepTest's rate against the truth (parallel / delay) over
@@ -359,7 +359,12 @@ def http(args):
             port = probe.getsockname()[1]
         with open(os.path.join(tmp, "nginx.conf"), "w") as conf:
             conf.write(NGINX_CONF.format(tmp=tmp, port=port))
-        subprocess.run([*prefix, "nginx", "-e", os.path.join(tmp, "error.log"), "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], check=True)
+        # --pin: the server on CPU 0, every client on CPU 1, so the two never
+        # compete for a core nor migrate (a one-connection round trip is
+        # then two cross-core wake-ups, the same for every row).
+        server_prefix = [*prefix, "taskset", "-c", "0"] if args.pin else prefix
+        client_prefix = [*prefix, "taskset", "-c", "1"] if args.pin else prefix
+        subprocess.run([*server_prefix, "nginx", "-e", os.path.join(tmp, "error.log"), "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], check=True)
         pid_file = os.path.join(tmp, "nginx.pid")
         for _ in range(50):
             if os.path.exists(pid_file) and os.path.getsize(pid_file) > 0:
@@ -370,7 +375,7 @@ def http(args):
         try:
             url = f"http://127.0.0.1:{port}/index.html"
             assert urllib.request.urlopen(url).read() == b"0123456789abcdef"
-            http_rows(args, prefix, url)
+            http_rows(args, client_prefix, url)
         finally:
             os.kill(nginx_pid, 3)  # SIGQUIT: graceful stop
             for _ in range(100):
@@ -407,7 +412,7 @@ def http_rows(args, prefix, url):
                 rates[index].append(result["operations_per_second"])
                 cpu[index].append(result["cpu_seconds"] * 1e6 / result["total_operations"])
         print(f"round {round_index + 1} of {args.rounds} done", file=sys.stderr)
-    print(f"Machine: {machine()}; load average at the end {load()}; nice {prefix[2] if prefix else 0}\n")
+    print(f"Machine: {machine()}; load average at the end {load()}; nice {prefix[2] if prefix and prefix[0] == 'nice' else 0}; pinned {'taskset' in prefix}\n")
     print(f"| client | conc. | requests/s (median of {args.rounds}) | all runs | vs bare hyper loop (median of per-round ratios) | client CPU µs/request | command |")
     print("|---|---|---|---|---|---|---|")
     for index, (label, connections, kind, command) in enumerate(rows):
@@ -426,6 +431,7 @@ def main():
     parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http", "phase-end"])
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--pin", action="store_true", help="http: nginx on CPU 0, the clients on CPU 1 (taskset)")
     parser.add_argument("--baseline", help="another systemperf binary, measured in the same rounds (overhead, sleep, http, phase-end)")
     args = parser.parse_args()
     if args.seconds is None:

@@ -74,9 +74,12 @@ pub(crate) fn write_operations_file(
         out.write_all(b"[")?;
         let mut first = true;
         for (latency, count) in latency.values() {
+            // Nanoseconds divided by 1e6 (one correctly rounded division)
+            // print as their shortest decimal, e.g. `0.000131` for 131 ns;
+            // seconds times 1e3 would print `0.00013099999999999999`.
             let entry = format!(
                 "{{\"Time\":{},\"Size\":{size}}}",
-                latency.as_secs_f64() * 1e3
+                latency.as_nanos() as f64 / 1e6
             );
             for _ in 0..count {
                 if !first {
@@ -113,5 +116,21 @@ mod tests {
             .collect();
         assert!((times[0] - 0.1).abs() < 0.0001, "{times:?}");
         assert!((times[3] - 1000.0).abs() / 1000.0 < 0.001, "{times:?}");
+    }
+
+    #[test]
+    fn times_print_as_their_shortest_decimal() {
+        let mut latency = LatencyHistogram::new();
+        latency.record_nanos(131);
+        latency.record_nanos(1_999);
+        let path =
+            std::env::temp_dir().join(format!("perfstress-ops-text-{}.json", std::process::id()));
+        write_operations_file(&path, &latency, -1).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            text,
+            "[{\"Time\":0.000131,\"Size\":-1},{\"Time\":0.001999,\"Size\":-1}]\n"
+        );
     }
 }

@@ -88,17 +88,20 @@ impl<'a> Lifecycle<'a> {
             // A panic of the framework itself (not of test code, which the
             // stages catch) is a reported failure too: the stages after it,
             // cleanup included, still run.
-            let ran = catch_panic(|| match stage {
-                Phase::Setup => stages.setup(),
-                Phase::PostSetup if !cancelled => stages.post_setup(),
-                Phase::Warmup => warmup = Some(self.timed(stages, stage, self.plan.warmup)),
-                Phase::Run => run = Some(self.timed(stages, stage, self.plan.duration)),
-                Phase::PreCleanup => stages.pre_cleanup(),
-                Phase::Cleanup => {
-                    stages.cleanup();
-                    stages.finish();
+            let ran = catch_panic(|| {
+                super::testing::framework_panic(stage);
+                match stage {
+                    Phase::Setup => stages.setup(),
+                    Phase::PostSetup if !cancelled => stages.post_setup(),
+                    Phase::Warmup => warmup = Some(self.timed(stages, stage, self.plan.warmup)),
+                    Phase::Run => run = Some(self.timed(stages, stage, self.plan.duration)),
+                    Phase::PreCleanup => stages.pre_cleanup(),
+                    Phase::Cleanup => {
+                        stages.cleanup();
+                        stages.finish();
+                    }
+                    _ => {}
                 }
-                _ => {}
             });
             if let Err(payload) = ran {
                 self.control.fail(Failure {

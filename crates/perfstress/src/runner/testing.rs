@@ -16,6 +16,12 @@ const THREAD_LIMIT: &str = "PERFSTRESS_TEST_THREAD_LIMIT";
 /// before it connects to its parent.
 const CONNECT_DELAY: &str = "PERFSTRESS_TEST_CONNECT_DELAY_MS";
 
+/// `PERFSTRESS_TEST_FRAMEWORK_PANIC=STAGE`: the framework itself panics at
+/// the start of that stage of the lifecycle (its header name, e.g.
+/// `Warmup`, `Tests`, `Setup`, case-insensitive), as a bug of the runner
+/// would; the run must report it as a failure and still clean up.
+const FRAMEWORK_PANIC: &str = "PERFSTRESS_TEST_FRAMEWORK_PANIC";
+
 fn number(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.trim().parse().ok()
 }
@@ -37,4 +43,15 @@ pub(crate) fn refuse_thread(started: usize) -> Option<std::io::Error> {
 /// How long a worker waits before it connects, if it is told to.
 pub(crate) fn connect_delay() -> Option<Duration> {
     number(CONNECT_DELAY).map(Duration::from_millis)
+}
+
+/// Panics if the framework is told to at the start of `stage`.
+pub(crate) fn framework_panic(stage: crate::phase::Phase) {
+    static STAGE: OnceLock<Option<String>> = OnceLock::new();
+    let wanted = STAGE.get_or_init(|| std::env::var(FRAMEWORK_PANIC).ok());
+    if let Some(wanted) = wanted
+        && wanted.eq_ignore_ascii_case(stage.header())
+    {
+        panic!("injected framework panic in {}", stage.header());
+    }
 }

@@ -543,3 +543,59 @@ fn a_signal_while_the_results_are_written_is_an_interruption() {
     std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
     child.finish().assert_outcome(Outcome::Interrupted);
 }
+
+/// Item 3: a second Ctrl-C while the results file is written ends the run
+/// at once and leaves no `PATH.<pid>.tmp` behind (nor a partial file).
+#[test]
+fn a_second_ctrl_c_while_the_results_are_written_leaves_no_temporary_file() {
+    let _cpu = cpu_saturating();
+    let directory = TempDir::new("second-ctrl-c");
+    let results = directory.path().join("per-operation.json");
+    let child = systemperf("NoOpTest")
+        .latency()
+        .option("--results-file", results.to_str().unwrap())
+        .duration(1)
+        .warmup(0)
+        .processes(1)
+        .start();
+    // The temporary file appears when the write begins; a second of
+    // NoOpTest is tens of millions of entries, so it is still being
+    // written when the signals come.
+    let temporary = |directory: &std::path::Path| {
+        std::fs::read_dir(directory)
+            .unwrap()
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path())
+            .find(|path| path.extension().is_some_and(|extension| extension == "tmp"))
+    };
+    let began = std::time::Instant::now();
+    let seen = loop {
+        if let Some(path) = temporary(directory.path()) {
+            break path;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "the results file was never written"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.signal(libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(50));
+    child.signal(libc::SIGINT);
+    let output = child.finish();
+    output.assert_outcome(Outcome::Interrupted);
+    assert!(
+        !seen.exists(),
+        "{} left behind\n{}",
+        seen.display(),
+        output.dump()
+    );
+    assert_eq!(temporary(directory.path()), None, "{}", output.dump());
+    // Either the write was cut short (no file) or it had just finished
+    // (a complete array): never a partial file.
+    if let Ok(text) = std::fs::read_to_string(&results) {
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("a partial results file: {error}"));
+        assert!(!entries.is_empty());
+    }
+}

@@ -547,3 +547,46 @@ fn silent_connections_do_not_stall_worker_start_up() {
         output.dump()
     );
 }
+
+/// Issue 12, item 12: a panic of the framework itself (injected at the
+/// start of a stage, as a bug of the runner would) is a reported failure,
+/// not a crash: exit 1, the runner named with the panic's message, and the
+/// stages after it still run, cleanup and close of every instance
+/// included, in one process and across worker processes.
+#[test]
+fn a_framework_panic_is_reported_and_cleanup_still_runs() {
+    for processes in [1, 2] {
+        let output = systemperf("LogTest")
+            .env("PERFSTRESS_TEST_FRAMEWORK_PANIC", "warmup")
+            .option("--delay-ms", 50)
+            .parallel(2)
+            .processes(processes)
+            .warmup(1)
+            .duration(1)
+            .fails();
+        output.assert_failure_reported();
+        let dump = output.dump();
+        let errors = error_lines(&output);
+        assert!(
+            errors.iter().any(|line| line.contains("the runner")
+                && line.contains("injected framework panic in Warmup")),
+            "--processes {processes}\n{dump}"
+        );
+        // The panic is reported once, not as the default hook's noise.
+        assert!(!output.stderr.contains("thread '"), "{dump}");
+        // The timed run is skipped; cleanup and close still run.
+        assert!(!output.stdout.contains("=== Tests ==="), "{dump}");
+        let calls = output.log_calls();
+        for index in 0..2 {
+            for name in ["cleanup", "global_cleanup", "close"] {
+                if name == "global_cleanup" && index == 1 {
+                    continue;
+                }
+                assert!(
+                    called(&calls, index, name),
+                    "--processes {processes}: {name} of {index}\n{dump}"
+                );
+            }
+        }
+    }
+}
