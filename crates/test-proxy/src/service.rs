@@ -24,6 +24,8 @@ pub(crate) type Upstream = Client<HttpConnector, Full<Bytes>>;
 
 /// Redirects followed in record mode before giving up.
 const MAX_REDIRECTS: usize = 10;
+/// How long record mode waits for the service (the real proxy's 600 s).
+const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 /// The largest request or response body the server reads.
 const MAX_BODY: usize = 1 << 30;
 
@@ -544,11 +546,19 @@ async fn record(shared: &Shared, request: Request<Incoming>) -> Outcome {
             .map_err(|error| {
                 ProxyError::Unexpected(format!("cannot build the upstream request: {error}"))
             })?;
-        let response = shared.upstream.request(upstream).await.map_err(|error| {
-            ProxyError::Unexpected(format!(
-                "upstream request {method} {target_uri} failed: {error}"
-            ))
-        })?;
+        let response = tokio::time::timeout(UPSTREAM_TIMEOUT, shared.upstream.request(upstream))
+            .await
+            .map_err(|_| {
+                ProxyError::Unexpected(format!(
+                    "upstream request {method} {target_uri} got no answer in {} s",
+                    UPSTREAM_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|error| {
+                ProxyError::Unexpected(format!(
+                    "upstream request {method} {target_uri} failed: {error}"
+                ))
+            })?;
         let status = response.status();
         let location = response
             .headers()

@@ -90,8 +90,12 @@ impl ActiveRoute {
     /// `None` if `url` is not absolute.
     ///
     /// ```
-    /// # let route = perfstress::test_proxy::TestProxyRoute::__active_for_doc();
-    /// let (url, upstream) = route.rewrite_url("https://acct.blob.core.windows.net/c/b?comp=x").unwrap();
+    /// use perfstress::test_proxy::{ProxyUrl, RecordingMode, TestProxyRoute};
+    ///
+    /// let route = TestProxyRoute::new(ProxyUrl::parse("http://127.0.0.1:5000/").unwrap());
+    /// route.set(Some((RecordingMode::Playback, "P".to_owned())));
+    /// let active = route.active().unwrap();
+    /// let (url, upstream) = active.rewrite_url("https://acct.blob.core.windows.net/c/b?comp=x").unwrap();
     /// assert_eq!(url, "http://127.0.0.1:5000/c/b?comp=x");
     /// assert_eq!(upstream, "https://acct.blob.core.windows.net");
     /// ```
@@ -198,13 +202,6 @@ impl TestProxyRoute {
             .active
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = active;
-    }
-
-    #[doc(hidden)]
-    pub fn __active_for_doc() -> Arc<ActiveRoute> {
-        let route = TestProxyRoute::new(ProxyUrl::parse("http://127.0.0.1:5000/").unwrap());
-        route.set(Some((RecordingMode::Playback, "P".to_owned())));
-        route.active().unwrap()
     }
 }
 
