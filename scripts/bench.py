@@ -13,6 +13,8 @@ shared and noisy: compare ratios, not bare times).
     python3 scripts/bench.py sleep      [--seconds 3] [--rounds 1] [--baseline BIN]
     python3 scripts/bench.py http       [--seconds 5] [--rounds 3] [--baseline BIN] [--pin]
     python3 scripts/bench.py phase-end  [--rounds 3] [--baseline BIN]
+    python3 scripts/bench.py stress     [--seconds 5] [--rounds 3]
+    python3 scripts/bench.py stress-memory [--seconds 600]
 
 `sleep`: SleepTest's rate against the truth (parallel / delay) over
 delays 1, 10, 100 ms x -p 1, 8, 64 x --processes 1, 2, async and sync.
@@ -22,6 +24,11 @@ loop with a 1 ms yield, against one nginx it starts (127.0.0.1 only, its
 own config in a temporary directory; needs `apt-get install -y nginx`).
 `phase-end`: from the `=== Tests ===` header to the results line, as the
 output comes through a pipe, beyond `-d 1`.
+`stress`: NoOpTest with and without --continue-on-error (the success path,
+interleaved in the same rounds), and StressSampleTest failing every
+operation (errors counted per CPU second, per kind).
+`stress-memory`: RSS of a NoOpTest --latency --timeline run, from its
+timeline, at 1 minute and at the end.
 `--baseline BIN` adds the same rows run by another systemperf binary (an
 earlier build), interleaved in the same rounds.
 
@@ -234,6 +241,60 @@ def memory(args):
         print(f"| -d {seconds} | {recorded:,} | {peak:.1f} MiB |")
 
 
+def stress(args):
+    print(f"Machine: {machine()}; load average at the start {load()}\n")
+    print("| mode | -p | NoOpTest ns/op | with --continue-on-error ns/op | ratio | ops/s without | ops/s with |")
+    print("|---|---|---|---|---|---|---|")
+    for mode in ("sync", "async"):
+        for parallel in (1, 2):
+            flags = ["--sync"] if mode == "sync" else []
+            command = ["NoOpTest", "-d", str(args.seconds), "-w", "1", "-p", str(parallel), "--processes", "1", *flags]
+            without, with_flag, rates, rates_with = [], [], [], []
+            for _ in range(args.rounds):
+                results = run_systemperf(command)
+                without.append(cpu_ns_per_op(results))
+                rates.append(results["operations_per_second"])
+                results = run_systemperf([*command, "--continue-on-error"])
+                with_flag.append(cpu_ns_per_op(results))
+                rates_with.append(results["operations_per_second"])
+            a, b = median(without), median(with_flag)
+            print(f"| {mode} | {parallel} | {a:.3f} | {b:.3f} | {b / a:.3f}x | {median(rates):.4g} | {median(rates_with):.4g} |")
+    print()
+    print("| StressSampleTest --error-rate 1, -p 1 | mode | errors | errors per CPU second | ns of CPU per error |")
+    print("|---|---|---|---|---|")
+    for kind in ("timeout", "reset", "status"):
+        for mode in ("sync", "async"):
+            flags = ["--sync"] if mode == "sync" else []
+            per_second, counts = [], []
+            for _ in range(args.rounds):
+                results = run_systemperf([
+                    "StressSampleTest", "-d", str(args.seconds), "-w", "1", "-p", "1", "--processes", "1", *flags,
+                    "--continue-on-error", "--max-error-rate", "100%", "--error-rate", "1", "--error-kinds", kind,
+                ])
+                counts.append(results["errors"]["total"])
+                per_second.append(results["errors"]["total"] / results["cpu_seconds"])
+            rate = median(per_second)
+            print(f"| `{kind}` | {mode} | {median(counts):,.0f} | {rate:,.0f} | {1e9 / rate:.0f} |")
+    print(f"\nload average at the end {load()}")
+
+
+def stress_memory(args):
+    print(f"Machine: {machine()}; load average at the start {load()}\n")
+    with tempfile.TemporaryDirectory() as directory:
+        timeline = os.path.join(directory, "timeline.jsonl")
+        command = ["NoOpTest", "-d", str(args.seconds), "-w", "0", "-p", "1", "--processes", "1", "--latency", "--timeline", timeline]
+        results = run_systemperf(command)
+        with open(timeline) as lines:
+            intervals = [json.loads(line) for line in lines]
+    print(f"| NoOpTest -p 1 --latency --timeline, -d {args.seconds:g} | interval | operations so far | RSS |")
+    print("|---|---|---|---|")
+    for index in (0, 59, len(intervals) - 1):
+        if index < len(intervals):
+            line = intervals[index]
+            print(f"| {line['end_seconds']:g} s | {line['interval']} | {line['total_operations']:,} | {line['rss_bytes'] / 2**20:.2f} MiB |")
+    print(f"\npeak {results.get('peak_memory_use', 0) / 2**20:.2f} MiB, growth {results.get('memory_growth_bytes_per_minute', 0) / 1024:.2f} KiB/min (least squares over the run); load average at the end {load()}")
+
+
 def load():
     with open("/proc/loadavg") as loadavg:
         return " ".join(loadavg.read().split()[:3])
@@ -428,14 +489,14 @@ def http_rows(args, prefix, url):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http", "phase-end"])
+    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http", "phase-end", "stress", "stress-memory"])
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--pin", action="store_true", help="http: nginx on CPU 0, the clients on CPU 1 (taskset)")
     parser.add_argument("--baseline", help="another systemperf binary, measured in the same rounds (overhead, sleep, http, phase-end)")
     args = parser.parse_args()
     if args.seconds is None:
-        args.seconds = 3 if args.benchmark == "sleep" else 5
+        args.seconds = {"sleep": 3, "stress-memory": 600}.get(args.benchmark, 5)
     if args.rounds is None:
         args.rounds = 1 if args.benchmark == "sleep" else 3
     build()

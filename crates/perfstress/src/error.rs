@@ -32,6 +32,8 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    /// The stress-mode error group the test named (see [`Error::with_group`]).
+    group: Option<Box<str>>,
 }
 
 /// `Result` with [`Error`] as its error type.
@@ -44,6 +46,7 @@ impl Error {
             kind,
             message: message.into(),
             source: None,
+            group: None,
         }
     }
 
@@ -62,6 +65,7 @@ impl Error {
             kind,
             message: message.into(),
             source: Some(Box::new(source)),
+            group: None,
         }
     }
 
@@ -73,13 +77,29 @@ impl Error {
                 kind: self.kind,
                 message: message.into(),
                 source: self.source,
+                group: self.group,
             };
         }
+        let group = self.group.clone();
         Self {
             kind: self.kind,
             message: message.into(),
             source: Some(Box::new(Wrapped(self))),
+            group,
         }
+    }
+
+    /// Names the group this error is counted in under
+    /// `--continue-on-error` (e.g. `"HTTP 503"`), instead of the group its
+    /// kind and masked message would give. Kept through [`context`](Self::context).
+    pub fn with_group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into().into_boxed_str());
+        self
+    }
+
+    /// The group named with [`with_group`](Self::with_group), if any.
+    pub fn group(&self) -> Option<&str> {
+        self.group.as_deref()
     }
 
     /// The category of this error.
@@ -137,6 +157,7 @@ impl<E: StdError + Send + Sync + 'static> From<E> for Error {
             kind: ErrorKind::Test,
             message: String::new(),
             source: Some(Box::new(error)),
+            group: None,
         }
     }
 }

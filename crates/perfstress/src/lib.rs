@@ -8,6 +8,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as perfstress;
 
+pub mod alloc;
 mod cli;
 #[cfg(doctest)]
 mod compile_fail;
@@ -33,7 +34,7 @@ mod threshold;
 pub use cli::{main, run};
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use events::EventSink;
-pub use options::GlobalOptions;
+pub use options::{GlobalOptions, parse_fraction};
 pub use outcome::Outcome;
 pub use perfstress_macros::test;
 pub use registry::{TestEntry, find, tests};

@@ -122,6 +122,35 @@ pub struct GlobalOptions {
           value_parser = parse_duration, allow_negative_numbers = true, env = "PERFSTRESS_LIVENESS_TIMEOUT")]
     pub liveness_timeout: Duration,
 
+    /// Stress mode: a failed operation is counted (by kind, in the Errors
+    /// block of the results) and the instance goes on, instead of ending
+    /// the run. Errors in setup and cleanup still fail it.
+    #[arg(long, env = "PERFSTRESS_CONTINUE_ON_ERROR", value_parser = BoolishValueParser::new())]
+    pub continue_on_error: bool,
+
+    /// With --continue-on-error: the share of the timed run's operations
+    /// that may fail with the run still passing (exit 0), as a fraction or
+    /// a percentage: `0.01` or `1%`. Default 0: any error fails the run.
+    #[arg(long, value_name = "RATE", value_parser = parse_fraction,
+          requires = "continue_on_error", env = "PERFSTRESS_MAX_ERROR_RATE")]
+    pub max_error_rate: Option<f64>,
+
+    /// Write the run's timeline to PATH as JSON Lines: one object per status
+    /// interval of the warm-up and the timed run (operations, ops/s, errors,
+    /// latency with --latency, CPU, RSS), each line flushed as written.
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_TIMELINE")]
+    pub timeline: Option<PathBuf>,
+
+    /// With --latency: write each status interval's latency histogram of
+    /// the timed run to PATH in the HdrHistogram interval-log format.
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_HISTOGRAM_LOG")]
+    pub histogram_log: Option<PathBuf>,
+
+    /// Seconds between two status lines (and timeline intervals).
+    #[arg(long, value_name = "SECS", default_value = "1",
+          value_parser = parse_status_interval, allow_negative_numbers = true, env = "PERFSTRESS_STATUS_INTERVAL")]
+    pub status_interval: Duration,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub(crate) bench: bool,
@@ -162,6 +191,11 @@ impl Default for GlobalOptions {
             thresholds: Vec::new(),
             grace: Duration::from_secs(5),
             liveness_timeout: Duration::from_secs(5),
+            continue_on_error: false,
+            max_error_rate: None,
+            timeline: None,
+            histogram_log: None,
+            status_interval: Duration::from_secs(1),
             bench: false,
             perfstress_worker: None,
         }
@@ -208,6 +242,38 @@ fn parse_rate(text: &str) -> Result<f64, String> {
             "expected operations per second, from {MIN_RATE} to {MAX_RATE:e}; got '{text}'"
         )),
     }
+}
+
+/// A rate (a share of something) written as a fraction or a percentage:
+/// `0.01` or `1%`, from 0 to 1 (100%). The value parser of every option
+/// that takes a rate (`--max-error-rate`, a test's `--error-rate`).
+pub fn parse_fraction(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    let (number, scale) = match trimmed.strip_suffix('%') {
+        Some(number) => (number.trim(), 0.01),
+        None => (trimmed, 1.0),
+    };
+    match number.parse::<f64>() {
+        Ok(value) if value.is_finite() && (0.0..=1.0).contains(&(value * scale)) => {
+            Ok(value * scale)
+        }
+        _ => Err(format!(
+            "expected a rate from 0 to 1, as a fraction or a percentage (0.01 or 1%); got '{text}'"
+        )),
+    }
+}
+
+/// The shortest status interval accepted.
+const MIN_STATUS_INTERVAL: f64 = 0.01;
+
+fn parse_status_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_seconds(text, false)?;
+    if interval.as_secs_f64() < MIN_STATUS_INTERVAL {
+        return Err(format!(
+            "must be at least {MIN_STATUS_INTERVAL} seconds; got '{text}'"
+        ));
+    }
+    Ok(interval)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -272,6 +338,26 @@ mod tests {
         assert!(parse_rate("1e-30").is_err());
         assert!(parse_rate("1e-12").is_err());
         assert_eq!(parse_rate("0.001"), Ok(0.001));
+    }
+
+    #[test]
+    fn rates_are_fractions_or_percentages() {
+        assert_eq!(parse_fraction("0.01"), Ok(0.01));
+        assert_eq!(parse_fraction("1%"), Ok(0.01));
+        assert_eq!(parse_fraction(" 2.5 % "), Ok(0.025));
+        assert_eq!(parse_fraction("0"), Ok(0.0));
+        assert_eq!(parse_fraction("100%"), Ok(1.0));
+        assert!(parse_fraction("1.5").unwrap_err().contains("0.01 or 1%"));
+        assert!(parse_fraction("-1%").is_err());
+        assert!(parse_fraction("lots").is_err());
+        assert!(parse_fraction("nan").is_err());
+    }
+
+    #[test]
+    fn status_interval_range() {
+        assert_eq!(parse_status_interval("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_status_interval("0.001").is_err());
+        assert!(parse_status_interval("0").is_err());
     }
 
     #[test]

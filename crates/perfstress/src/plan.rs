@@ -96,6 +96,32 @@ pub(crate) struct Plan {
     pub(crate) operation_size: Option<u64>,
     /// `--threshold`s, checked after the timed run.
     pub(crate) thresholds: Vec<Threshold>,
+    /// `--continue-on-error`, `--max-error-rate`, `--timeline`,
+    /// `--histogram-log`, `--status-interval`.
+    pub(crate) stress: StressPlan,
+}
+
+/// Stress mode and the run timeline, as decided by [`Plan::new`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct StressPlan {
+    /// `--continue-on-error`: failed operations are counted, not fatal.
+    pub(crate) continue_on_error: bool,
+    /// `--max-error-rate` (0 without it): the largest share of the timed
+    /// run's operations that may fail.
+    pub(crate) max_error_rate: f64,
+    /// `--timeline`.
+    pub(crate) timeline: Option<PathBuf>,
+    /// `--histogram-log`.
+    pub(crate) histogram_log: Option<PathBuf>,
+    /// `--status-interval`.
+    pub(crate) status_interval: Duration,
+}
+
+impl StressPlan {
+    /// Whether the ticks of the timed run carry each interval's latency.
+    pub(crate) fn interval_latency(&self) -> bool {
+        self.timeline.is_some() || self.histogram_log.is_some()
+    }
 }
 
 impl Plan {
@@ -145,6 +171,21 @@ impl Plan {
                 "--threshold {threshold} needs the latency recorded: add --latency (or --rate)"
             ));
         }
+        if global.histogram_log.is_some() && timing != TimingStrategy::Recorded {
+            return usage(if timing.rate().is_some() {
+                "--histogram-log does not work with --rate yet: run it with --latency alone"
+                    .to_owned()
+            } else {
+                "--histogram-log needs --latency: it logs the latency histogram of each interval"
+                    .to_owned()
+            });
+        }
+        if global.continue_on_error && entry.is_event {
+            return usage(format!(
+                "{} is an event test: its errors are raised by its source (error_raised), not by operations; --continue-on-error counts failed operations",
+                entry.name
+            ));
+        }
         if global.profile && !crate::profile::AVAILABLE {
             return usage(
                 "--profile is not available in this build: it needs a Unix system and perfstress's `profile` feature (on by default; see the perf target's Cargo.toml)"
@@ -179,6 +220,13 @@ impl Plan {
             test_options: describe_test_options(entry, matches),
             operation_size: operation_size(entry, matches),
             thresholds: global.thresholds.clone(),
+            stress: StressPlan {
+                continue_on_error: global.continue_on_error,
+                max_error_rate: global.max_error_rate.unwrap_or(0.0),
+                timeline: global.timeline.clone(),
+                histogram_log: global.histogram_log.clone(),
+                status_interval: global.status_interval,
+            },
         })
     }
 
@@ -191,6 +239,8 @@ impl Plan {
         for (option, path) in [
             ("--test-results", &self.test_results),
             ("--results-file", &self.results_file),
+            ("--timeline", &self.stress.timeline),
+            ("--histogram-log", &self.stress.histogram_log),
         ] {
             if let Some(path) = path {
                 kinds.push(prepare_output(option, path)?);

@@ -31,6 +31,8 @@ mod package;
 mod processes;
 #[path = "tests/reliability.rs"]
 mod reliability;
+#[path = "tests/stress.rs"]
+mod stress;
 #[cfg(feature = "http")]
 #[path = "tests/test_proxy.rs"]
 mod test_proxy;

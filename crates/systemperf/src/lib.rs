@@ -15,6 +15,7 @@ mod log;
 mod noop;
 mod output;
 mod sleep;
+mod stress;
 
 #[cfg(feature = "azure-core")]
 pub use self::http::AzureCoreGetTest;
@@ -28,6 +29,7 @@ pub use event::{SampleEventOptions, SampleEventTest};
 pub use log::{LogOptions, LogTest};
 pub use noop::NoOpTest;
 pub use sleep::{SleepOptions, SleepTest};
+pub use stress::{FailureKind, StressSampleOptions, StressSampleTest};
 
 /// Runs the systemperf runner on the process's arguments and exits.
 pub fn main() -> ! {

@@ -1,7 +1,11 @@
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use super::ErrorGroups;
+use crate::error::Error;
 
 /// The counters of one test instance for the current phase.
 ///
@@ -15,6 +19,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) struct InstanceCounters {
     completed_operations: AtomicU64,
     last_completion_nanos: AtomicU64,
+    /// `--continue-on-error`: the instance's failed operations, by group.
+    /// Locked by the instance on the error path only, and by the status
+    /// tick once an interval: never on the success path.
+    errors: Mutex<ErrorGroups>,
 }
 
 /// What one instance achieved in a phase, as plain data.
@@ -31,6 +39,25 @@ impl InstanceCounters {
     pub(crate) fn reset(&self) {
         self.completed_operations.store(0, Ordering::Relaxed);
         self.last_completion_nanos.store(0, Ordering::Relaxed);
+        *self.lock_errors() = ErrorGroups::default();
+    }
+
+    fn lock_errors(&self) -> std::sync::MutexGuard<'_, ErrorGroups> {
+        self.errors
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a failed operation (stress mode); called by its worker only.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_error(&self, error: &Error) {
+        self.lock_errors().record(error);
+    }
+
+    /// The errors counted so far in the phase.
+    pub(crate) fn errors(&self) -> ErrorGroups {
+        self.lock_errors().clone()
     }
 
     /// Publishes the instance's progress; called by its worker only.

@@ -64,6 +64,19 @@ impl LatencyHistogram {
         let _ = self.histogram.add(&other.histogram);
     }
 
+    /// Removes `other`'s samples (a part of this histogram's, e.g. the
+    /// intervals before the last one of a phase).
+    pub(crate) fn subtract(&mut self, other: &LatencyHistogram) {
+        // Fails only if `other` is not a part of this one: then nothing is
+        // taken away rather than a part of it.
+        let _ = self.histogram.subtract(&other.histogram);
+    }
+
+    /// The underlying HdrHistogram (for the interval log).
+    pub(crate) fn histogram(&self) -> &Histogram<u64> {
+        &self.histogram
+    }
+
     /// Samples recorded.
     pub fn count(&self) -> u64 {
         self.histogram.len()

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{InstanceSnapshot, LatencyHistogram};
+use super::{ErrorGroups, InstanceSnapshot, LatencyHistogram};
+use crate::alloc::AllocationCounts;
 
 /// What one process measured in a timed phase.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -20,6 +21,16 @@ pub(crate) struct PhaseMeasurement {
     pub(crate) latency: Option<LatencyRecord>,
     /// Files --profile wrote.
     pub(crate) profile_files: Vec<String>,
+    /// `--continue-on-error`: the failed operations, by group.
+    #[serde(default)]
+    pub(crate) errors: ErrorGroups,
+    /// Resident memory at each status tick, `(seconds since the start,
+    /// bytes)`, all processes together (filled in from the merged ticks).
+    #[serde(default)]
+    pub(crate) memory_samples: Vec<(f64, u64)>,
+    /// With the counting allocator installed: what the phase allocated.
+    #[serde(default)]
+    pub(crate) allocations: Option<AllocationCounts>,
 }
 
 impl PhaseMeasurement {
@@ -33,6 +44,12 @@ impl PhaseMeasurement {
         for measurement in measurements {
             merged.snapshots.extend(measurement.snapshots);
             merged.profile_files.extend(measurement.profile_files);
+            merged.errors.merge(&measurement.errors);
+            if let Some(counts) = measurement.allocations {
+                let all = merged.allocations.get_or_insert_with(Default::default);
+                all.allocations += counts.allocations;
+                all.bytes += counts.bytes;
+            }
             if let Some(latency) = measurement.latency {
                 match &mut merged.latency {
                     Some(all) => all.merge(&latency),
@@ -66,6 +83,9 @@ pub(crate) struct LatencyRecord {
     /// the processes once merged); 0 if not measured.
     #[serde(default)]
     pub(crate) clock_resolution_ns: f64,
+    /// `--continue-on-error`: the latency of failed operations, kept apart.
+    #[serde(default)]
+    pub(crate) errors: Option<LatencyHistogram>,
 }
 
 impl LatencyRecord {
@@ -78,6 +98,11 @@ impl LatencyRecord {
             _ => {}
         }
         self.late_starts += other.late_starts;
+        match (&mut self.errors, &other.errors) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (None, Some(theirs)) => self.errors = Some(theirs.clone()),
+            _ => {}
+        }
         self.clock_resolution_ns = self.clock_resolution_ns.max(other.clock_resolution_ns);
     }
 }
@@ -104,6 +129,7 @@ mod tests {
                 average_memory_bytes: Some(10),
                 latency: Some(latency),
                 profile_files: vec![format!("p{first}")],
+                ..Default::default()
             }
         };
         let merged = PhaseMeasurement::merge([process(1, 1.0, 100), process(2, 2.0, 200)]);

@@ -4,6 +4,8 @@
 //! here formats text.
 
 mod counters;
+mod errors;
+mod interval;
 mod latency;
 mod measurement;
 mod process;
@@ -13,6 +15,8 @@ mod tracker;
 
 pub(crate) use counters::InstanceCounters;
 pub use counters::InstanceSnapshot;
+pub(crate) use errors::{ErrorGroups, ErrorResults};
+pub(crate) use interval::{IntervalRecord, MemoryTrend, TickReport, Timeline};
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};
 pub(crate) use process::available_memory_bytes;

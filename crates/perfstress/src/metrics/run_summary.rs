@@ -9,7 +9,11 @@ use crate::phase::Phase;
 use crate::plan::Plan;
 use crate::threshold::{LatencyFigure, Metric, Threshold};
 
-use super::{InstanceSnapshot, LatencyRecord, LatencySummary, PhaseMeasurement, PhaseSummary};
+use super::{
+    ErrorResults, InstanceSnapshot, LatencyRecord, LatencySummary, MemoryTrend, PhaseMeasurement,
+    PhaseSummary,
+};
+use crate::alloc::AllocationCounts;
 
 /// How a timed phase ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +136,24 @@ pub(crate) struct PhaseResults {
     /// Instances far behind the others, if any (and if every instance's
     /// figures are there).
     pub(crate) lagging: Option<Lagging>,
+    /// `--continue-on-error`: the failed operations (stress mode).
+    pub(crate) errors: Option<ErrorResults>,
+    /// Resident memory over the phase (peak, leak slope), from the samples
+    /// of every status tick.
+    pub(crate) memory: Option<MemoryTrend>,
+    /// With the counting allocator installed: allocations per operation.
+    pub(crate) allocations: Option<AllocationResults>,
+}
+
+/// What the counting allocator saw in a phase.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct AllocationResults {
+    /// Everything allocated during the phase, by every process.
+    pub(crate) counts: AllocationCounts,
+    /// Allocations per operation attempted (completed or failed).
+    pub(crate) per_operation: f64,
+    /// Bytes allocated per operation attempted.
+    pub(crate) bytes_per_operation: f64,
 }
 
 impl PhaseResults {
@@ -143,6 +165,26 @@ impl PhaseResults {
         ended: PhaseEnd,
     ) -> Self {
         let summary = PhaseSummary::from_instances(measurement.snapshots);
+        let errors = plan.stress.continue_on_error.then(|| {
+            ErrorResults::new(
+                measurement.errors,
+                summary.total_operations,
+                measurement
+                    .latency
+                    .as_ref()
+                    .and_then(|latency| latency.errors.as_ref())
+                    .map(|histogram| histogram.summary()),
+                (phase == Phase::Run).then_some(plan.stress.max_error_rate),
+            )
+        });
+        let memory = MemoryTrend::from_samples(&measurement.memory_samples);
+        let attempted =
+            summary.total_operations + errors.as_ref().map_or(0, |errors| errors.errors);
+        let allocations = measurement.allocations.map(|counts| AllocationResults {
+            counts,
+            per_operation: counts.allocations as f64 / attempted.max(1) as f64,
+            bytes_per_operation: counts.bytes as f64 / attempted.max(1) as f64,
+        });
         // With a worker process lost, positions no longer are parallel indexes.
         let lagging = (summary.instances.len() == plan.parallel)
             .then(|| Lagging::find(&summary.instances))
@@ -186,6 +228,9 @@ impl PhaseResults {
                 .then_some((summary.operations_per_second * plan.duration.as_secs_f64()) as u64),
             lagging,
             summary,
+            errors,
+            memory,
+            allocations,
         }
     }
 }
@@ -245,9 +290,10 @@ fn measure(metric: Metric, run: &PhaseResults) -> Option<f64> {
     match metric {
         Metric::OperationsPerSecond => Some(run.summary.operations_per_second),
         Metric::Operations => Some(run.summary.total_operations as f64),
-        // Any failed operation fails the run (and thresholds are checked
-        // on successful runs only), so a run that got here had none.
-        Metric::ErrorRate => Some(0.0),
+        // Stress mode counts failed operations; otherwise any failed
+        // operation fails the run (and thresholds are checked on
+        // successful runs only), so a run that got here had none.
+        Metric::ErrorRate => Some(run.errors.as_ref().map_or(0.0, |errors| errors.rate)),
         Metric::Rss => run.average_memory_bytes.map(|bytes| bytes as f64),
         Metric::Cpu => run.cpu_percent,
         Metric::Latency(figure) => {

@@ -107,12 +107,16 @@ fn columns(cells: &[String]) -> String {
 /// Writes the report to stdout and diagnostics to stderr, a whole line at a
 /// time so that lines from the coordinator never interleave.
 #[derive(Debug, Default)]
-pub(crate) struct Console;
+pub(crate) struct Console {
+    /// Stress mode: errors of the phase so far (from the last interval),
+    /// shown as a last status column once there are any.
+    errors_so_far: u64,
+}
 
 impl Console {
     /// A console on the process's stdout and stderr.
     pub(crate) fn new() -> Self {
-        Self
+        Self::default()
     }
 
     /// Writes one line of report output.
@@ -204,14 +208,27 @@ impl Reporter for Console {
     }
 
     fn stage_start(&mut self, stage: Phase) {
+        self.errors_so_far = 0;
         self.stage(stage.header());
         if stage.is_timed() {
             self.status_header();
         }
     }
 
+    fn interval(&mut self, record: &crate::metrics::IntervalRecord) {
+        self.errors_so_far = record.total_errors;
+    }
+
     fn status(&mut self, _stage: Phase, _tick: u32, sample: &StatusSample) {
-        self.status_line(sample);
+        if self.errors_so_far > 0 {
+            self.line(&format!(
+                "{}   errors {}",
+                status_line(sample),
+                format_count(self.errors_so_far)
+            ));
+        } else {
+            self.status_line(sample);
+        }
     }
 
     fn phase_results(&mut self, results: &PhaseResults) {

@@ -71,6 +71,9 @@ pub(crate) struct TestResults {
     /// and whether it held.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) thresholds: Vec<ThresholdResults>,
+    /// Stress mode's errors, the timed run's memory and allocations.
+    #[serde(flatten)]
+    pub(crate) stress: super::stress::StressResults<LatencyResults>,
     /// The perfstress version that measured this.
     pub(crate) perfstress_version: String,
 }
@@ -187,6 +190,7 @@ impl TestResults {
                     passed: result.passed,
                 })
                 .collect(),
+            stress: super::stress::StressResults::new(run, |summary| LatencyResults::from(summary)),
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
         })
     }
@@ -282,6 +286,7 @@ mod tests {
             target_rate: None,
             late_starts: None,
             thresholds: vec![],
+            stress: Default::default(),
             perfstress_version: "0.1.0".into(),
         };
         write_test_results(&path, &results).unwrap();

@@ -8,6 +8,8 @@ mod json;
 mod latency;
 mod operations_file;
 mod reporter;
+mod stress;
+mod timeline;
 
 pub(crate) use console::Console;
 pub(crate) use reporter::Reporters;
@@ -17,11 +19,22 @@ use crate::plan::Plan;
 use json::TestResultsFile;
 use operations_file::OperationsFile;
 use reporter::Reporter;
+use stress::StressConsole;
+use timeline::{HistogramLogFile, TimelineFile};
 
 /// The reporters `plan` asks for: the console always, then the
 /// per-operation file and the results file when their paths are given.
 pub(crate) fn reporters(plan: &Plan) -> Reporters {
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new())];
+    // Errors (stress mode), memory and allocations, after the console's
+    // results of each phase.
+    reporters.push(Box::new(StressConsole::default()));
+    if let Some(path) = &plan.stress.timeline {
+        reporters.push(Box::new(TimelineFile::new(path.clone())));
+    }
+    if let Some(path) = &plan.stress.histogram_log {
+        reporters.push(Box::new(HistogramLogFile::new(path.clone())));
+    }
     if let Some(path) = &plan.results_file {
         reporters.push(Box::new(OperationsFile::new(path.clone())));
     }

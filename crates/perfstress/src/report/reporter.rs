@@ -6,7 +6,7 @@
 
 use crate::error::Error;
 use crate::failure::Failure;
-use crate::metrics::{PhaseResults, RunSummary, StatusSample};
+use crate::metrics::{IntervalRecord, PhaseResults, RunSummary, StatusSample};
 use crate::phase::Phase;
 use crate::plan::Plan;
 
@@ -21,6 +21,10 @@ pub(crate) trait Reporter {
     fn stage_start(&mut self, _stage: Phase) {}
     /// Status interval `tick` (1, 2, ...) of a timed stage ended.
     fn status(&mut self, _stage: Phase, _tick: u32, _sample: &StatusSample) {}
+    /// A status interval of a timed stage ended (told right before its
+    /// `status`), or its last, partial interval (after the last `status`,
+    /// before `phase_results`).
+    fn interval(&mut self, _record: &IntervalRecord) {}
     /// A timed stage ended with these results.
     fn phase_results(&mut self, _results: &PhaseResults) {}
     /// A failure was reported during the stage.
@@ -65,6 +69,11 @@ impl Reporters {
     /// See [`Reporter::status`].
     pub(crate) fn status(&mut self, stage: Phase, tick: u32, sample: &StatusSample) {
         self.each(|reporter| reporter.status(stage, tick, sample));
+    }
+
+    /// See [`Reporter::interval`].
+    pub(crate) fn interval(&mut self, record: &IntervalRecord) {
+        self.each(|reporter| reporter.interval(record));
     }
 
     /// See [`Reporter::phase_results`].

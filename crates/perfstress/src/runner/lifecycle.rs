@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metrics::{
-    FailureRecord, InstanceSnapshot, PhaseEnd, PhaseMeasurement, PhaseResults, RunSummary,
-    StatusSample, ThresholdResult,
+    FailureRecord, PhaseEnd, PhaseMeasurement, PhaseResults, RunSummary, StatusSample,
+    ThresholdResult, TickReport, Timeline,
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
-use crate::plan::Plan;
+use crate::plan::{Plan, TimingStrategy};
 use crate::report::{Console, Reporters};
 
 use super::control::RunControl;
@@ -22,8 +22,8 @@ use super::panic::{catch_panic, panic_error};
 use crate::failure::{Failure, Who};
 
 /// Called at each status tick of a timed stage with the tick number (1, 2,
-/// ...) and every instance's progress.
-pub(crate) type OnStatus<'a> = &'a mut dyn FnMut(u32, &[InstanceSnapshot]);
+/// ...) and what the tick saw (every instance's progress, errors, ...).
+pub(crate) type OnStatus<'a> = &'a mut dyn FnMut(u32, &TickReport);
 
 /// The stages of a run, carried out by this process or by worker processes.
 /// Failures are recorded in the run's [`RunControl`].
@@ -124,6 +124,14 @@ impl<'a> Lifecycle<'a> {
         if thresholds.iter().any(|result| !result.passed) {
             outcome = Outcome::GateFailed;
         }
+        // Stress mode: more errors than --max-error-rate allows fail the
+        // run (exit 1, said with the rate and the limit); like a gate, its
+        // results files are still written.
+        let errors_exceeded = outcome.has_results()
+            && run
+                .as_ref()
+                .and_then(|run| run.errors.as_ref())
+                .is_some_and(|errors| !errors.within_limit());
         let summary = RunSummary {
             plan: self.plan,
             warmup,
@@ -142,6 +150,7 @@ impl<'a> Lifecycle<'a> {
             return late;
         }
         match written {
+            Ok(()) if errors_exceeded => Outcome::Failed,
             Ok(()) => outcome,
             Err(error) => {
                 Console::new().error(&format!("error: {error}"));
@@ -158,9 +167,18 @@ impl<'a> Lifecycle<'a> {
     fn timed(&mut self, stages: &mut dyn Stages, stage: Phase, duration: Duration) -> PhaseResults {
         let mut previous_total = 0;
         let reporters = &mut self.reporters;
-        let measurement = stages.timed(stage, duration, &mut |tick, snapshots| {
-            let sample = StatusSample::new(snapshots, previous_total);
+        // The ticks carry interval histograms with --latency (not --rate)
+        // and a timeline or histogram log, in the timed run.
+        let interval_latency = self.plan.stress.interval_latency()
+            && stage == Phase::Run
+            && self.plan.timing == TimingStrategy::Recorded;
+        let mut timeline = Timeline::new(stage, self.plan.stress.status_interval, interval_latency);
+        let mut measurement = stages.timed(stage, duration, &mut |tick, report| {
+            let interval = timeline.tick(tick, report);
+            let sample = StatusSample::new(&report.snapshots, previous_total);
             previous_total = sample.total;
+            // The interval first: the console's status line shows its errors.
+            reporters.interval(&interval);
             reporters.status(stage, tick, &sample);
         });
         let ended = if self.control.is_interrupted() {
@@ -170,6 +188,20 @@ impl<'a> Lifecycle<'a> {
         } else {
             PhaseEnd::Completed
         };
+        // The last, partial interval ends with the phase: at its deadline,
+        // or (stopped early) at its last completed operation.
+        let end_seconds = match ended {
+            PhaseEnd::Completed => duration.as_secs_f64(),
+            _ => measurement
+                .snapshots
+                .iter()
+                .map(|snapshot| snapshot.last_completion.as_secs_f64())
+                .fold(0.0, f64::max),
+        };
+        if let Some(last) = timeline.finish(&measurement, end_seconds) {
+            self.reporters.interval(&last);
+        }
+        measurement.memory_samples = timeline.memory_samples().to_vec();
         let results = PhaseResults::new(self.plan, stage, measurement, ended);
         self.reporters.phase_results(&results);
         results

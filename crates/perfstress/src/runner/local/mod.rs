@@ -216,12 +216,19 @@ impl<D: Driver> LocalStages<D> {
             clock: &self.clock,
             clock_resolution_ns: self.clock_resolution_ns,
             grace: self.plan.grace,
+            continue_on_error: self.plan.stress.continue_on_error,
+            status_interval: self.plan.stress.status_interval,
+            interval_latency: self.plan.stress.interval_latency() && phase == Phase::Run,
         };
         self.control.set_phase(phase);
         let profiler = self.start_profiler(phase);
         let cpu_before = process_cpu_time();
+        let allocations_before = crate::alloc::counts();
         let wall_start = Instant::now();
         let (snapshots, readings) = timed.run(&mut self.instances, on_tick);
+        let allocations = allocations_before
+            .zip(crate::alloc::counts())
+            .map(|(before, after)| after.since(before));
         self.abandoned_tasks |= readings.abandoned_tasks;
         let wall_seconds = wall_start.elapsed().as_secs_f64();
         let profile_files = self.finish_profiler(profiler);
@@ -238,6 +245,9 @@ impl<D: Driver> LocalStages<D> {
                 .then(|| samples.iter().sum::<u64>() / samples.len() as u64),
             latency: readings.latency,
             profile_files,
+            errors: readings.errors,
+            memory_samples: Vec::new(),
+            allocations,
         }
     }
 

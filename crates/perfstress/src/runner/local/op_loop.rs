@@ -50,13 +50,21 @@ impl<F: Future> Future for CountPolls<'_, F> {
     }
 }
 
-/// Runs `test` synchronously until `stop` is set.
+/// `--continue-on-error`: an async instance whose operations keep failing
+/// yields after this many failures in a row (failures do not go through
+/// the tracker's clock reads, which decide the yields of the success path).
+const ERRORS_BETWEEN_YIELDS: u32 = 256;
+
+/// Runs `test` synchronously until `stop` is set. With `continue_on_error`
+/// (stress mode) a failed operation is counted and the loop goes on; the
+/// flag is read on the error path only.
 pub(crate) fn run_sync_loop<D: Driver, T: Timing>(
     test: &mut D,
     counters: &InstanceCounters,
     stop: &AtomicBool,
     phase_start: Instant,
     timing: &mut T,
+    continue_on_error: bool,
 ) -> Result<()> {
     let mut tracker = if T::PACED {
         OperationTracker::exact(counters, phase_start)
@@ -73,6 +81,10 @@ pub(crate) fn run_sync_loop<D: Driver, T: Timing>(
                 timing.after();
                 tracker.record(results);
             }
+            Err(error) if continue_on_error => {
+                timing.after_error();
+                counters.record_error(&error);
+            }
             Err(error) => break Err(error),
         }
     };
@@ -87,10 +99,19 @@ pub(crate) async fn run_async_loop<D: Driver, T: Timing>(
     stop: &AtomicBool,
     phase_start: Instant,
     timing: &mut T,
+    continue_on_error: bool,
 ) -> Result<()> {
     let polls = AtomicU32::new(0);
     CountPolls {
-        future: async_loop(test, counters, stop, phase_start, timing, &polls),
+        future: async_loop(
+            test,
+            counters,
+            stop,
+            phase_start,
+            timing,
+            &polls,
+            continue_on_error,
+        ),
         polls: &polls,
     }
     .await
@@ -104,6 +125,7 @@ async fn async_loop<D: Driver, T: Timing>(
     phase_start: Instant,
     timing: &mut T,
     polls: &AtomicU32,
+    continue_on_error: bool,
 ) -> Result<()> {
     let mut tracker = if T::PACED {
         OperationTracker::exact(counters, phase_start)
@@ -112,6 +134,7 @@ async fn async_loop<D: Driver, T: Timing>(
     };
     let mut last_yield = phase_start;
     let mut polls_at_last_yield = polls.load(Ordering::Relaxed);
+    let mut errors_since_yield: u32 = 0;
     timing.begin();
     loop {
         if stop.load(Ordering::Relaxed) || (T::PACED && !timing.before_async(stop).await) {
@@ -119,6 +142,16 @@ async fn async_loop<D: Driver, T: Timing>(
         }
         let results = match test.run_async().await {
             Ok(results) => results,
+            Err(error) if continue_on_error => {
+                timing.after_error();
+                counters.record_error(&error);
+                errors_since_yield += 1;
+                if errors_since_yield >= ERRORS_BETWEEN_YIELDS {
+                    errors_since_yield = 0;
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            }
             Err(error) => {
                 tracker.finish();
                 return Err(error);

@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 use futures::future::{AbortHandle, Abortable};
 
 use crate::error::{Error, ErrorKind};
-use crate::metrics::{InstanceCounters, InstanceSnapshot, LatencyRecord, resident_memory_bytes};
+use crate::metrics::{
+    ErrorGroups, InstanceCounters, InstanceSnapshot, LatencyHistogram, LatencyRecord, TickReport,
+    process_cpu_time, resident_memory_bytes,
+};
 
 use super::driver::Driver;
 use super::op_loop::{run_async_loop, run_sync_loop};
-use super::timing::{Paced, Recorded, Timing, TimingPlan, Untimed};
+use super::timing::{IntervalSink, Paced, Recorded, SharedLatency, Timing, TimingPlan, Untimed};
 use crate::failure::Failure;
 use crate::phase::Phase;
 use crate::runner::control::RunControl;
@@ -20,7 +23,6 @@ use crate::runner::lifecycle::OnStatus;
 use crate::runner::panic::{CatchPanic, catch_panic};
 use crate::runner::testing;
 
-const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the wait for the loops in the grace period looks for Ctrl-C.
 const GRACE_POLL: Duration = Duration::from_millis(20);
 /// How long the loops still get once Ctrl-C comes in the grace period, or
@@ -67,6 +69,13 @@ pub(crate) struct TimedPhase<'a> {
     /// nanoseconds (0 if not measured).
     pub(crate) clock: &'a quanta::Clock,
     pub(crate) clock_resolution_ns: f64,
+    /// `--continue-on-error`: a failed operation is counted, not fatal.
+    pub(crate) continue_on_error: bool,
+    /// `--status-interval`: the time between two ticks.
+    pub(crate) status_interval: Duration,
+    /// Hand each interval's latency histogram to the tick (a timeline or a
+    /// histogram log wants it).
+    pub(crate) interval_latency: bool,
 }
 
 /// What a phase saw besides the counters.
@@ -79,6 +88,16 @@ pub(crate) struct PhaseReadings {
     /// An async task never returned: it blocks a runtime thread, so the
     /// runtime must not be waited for when it is dropped.
     pub(crate) abandoned_tasks: bool,
+    /// Failed operations of every instance (`--continue-on-error`).
+    pub(crate) errors: ErrorGroups,
+}
+
+/// What the coordinating thread's clock saw over a phase.
+#[derive(Default)]
+struct ClockReadings {
+    memory_samples: Vec<u64>,
+    /// The interval histograms it took from the instances, merged.
+    taken_latency: Option<LatencyHistogram>,
 }
 
 impl TimedPhase<'_> {
@@ -101,7 +120,7 @@ impl TimedPhase<'_> {
         let mut readings = if is_event_test {
             self.run_events(instances, on_tick)
         } else if let Some(rate) = plan.rate {
-            self.run_timed(instances, on_tick, |index| {
+            self.run_timed(instances, on_tick, &[], |index| {
                 Paced::new(
                     clock.clone(),
                     rate,
@@ -111,11 +130,25 @@ impl TimedPhase<'_> {
                     self.duration,
                 )
             })
+        } else if plan.record && self.interval_latency {
+            let sinks: Vec<Arc<SharedLatency>> = (0..instances.len())
+                .map(|_| Arc::new(SharedLatency::default()))
+                .collect();
+            let first_index = self.first_index;
+            self.run_timed(instances, on_tick, &sinks, |index| {
+                Recorded::with_sink(
+                    clock.clone(),
+                    IntervalSink::new(sinks[index - first_index].clone()),
+                )
+            })
         } else if plan.record {
-            self.run_timed(instances, on_tick, |_| Recorded::new(clock.clone()))
+            self.run_timed(instances, on_tick, &[], |_| Recorded::new(clock.clone()))
         } else {
-            self.run_timed(instances, on_tick, |_| Untimed)
+            self.run_timed(instances, on_tick, &[], |_| Untimed)
         };
+        for counters in self.counters.iter() {
+            readings.errors.merge(&counters.errors());
+        }
         if let Some(latency) = &mut readings.latency {
             latency.clock_resolution_ns = self.clock_resolution_ns;
         }
@@ -127,18 +160,20 @@ impl TimedPhase<'_> {
         (snapshots, readings)
     }
 
-    /// Runs the operation loops with timing `make(parallel_index)`.
+    /// Runs the operation loops with timing `make(parallel_index)`;
+    /// `sinks` are the instances' shared interval histograms, if any.
     fn run_timed<D: Driver, T: Timing>(
         &self,
         instances: &mut [Option<D>],
         on_tick: OnStatus<'_>,
+        sinks: &[Arc<SharedLatency>],
         make: impl Fn(usize) -> T,
     ) -> PhaseReadings {
-        let (memory_samples, timings, abandoned_tasks) = if self.sync {
-            let (memory_samples, timings) = self.run_threads(instances, on_tick, make);
-            (memory_samples, timings, false)
+        let (clock, timings, abandoned_tasks) = if self.sync {
+            let (clock, timings) = self.run_threads(instances, on_tick, sinks, make);
+            (clock, timings, false)
         } else {
-            self.run_tasks(instances, on_tick, make)
+            self.run_tasks(instances, on_tick, sinks, make)
         };
         let mut latency: Option<LatencyRecord> = None;
         for record in timings.into_iter().filter_map(Timing::into_record) {
@@ -147,10 +182,16 @@ impl TimedPhase<'_> {
                 None => latency = Some(record),
             }
         }
+        // The intervals the ticks took, and what was left in the sinks,
+        // are the phase's whole histogram.
+        if let (Some(latency), Some(taken)) = (&mut latency, &clock.taken_latency) {
+            latency.service.merge(taken);
+        }
         PhaseReadings {
-            memory_samples,
+            memory_samples: clock.memory_samples,
             latency,
             abandoned_tasks,
+            errors: ErrorGroups::default(),
         }
     }
 
@@ -163,8 +204,9 @@ impl TimedPhase<'_> {
         &self,
         instances: &mut [Option<D>],
         on_tick: OnStatus<'_>,
+        sinks: &[Arc<SharedLatency>],
         make: impl Fn(usize) -> T,
-    ) -> (Vec<u64>, Vec<T>) {
+    ) -> (ClockReadings, Vec<T>) {
         self.control.begin_phase(Vec::new());
         let start_cell = Arc::new(StartSignal::default());
         let (ready_sender, ready) = mpsc::channel::<()>();
@@ -181,6 +223,7 @@ impl TimedPhase<'_> {
             let counters = self.counters.clone();
             let control = self.control.clone();
             let phase = self.phase;
+            let continue_on_error = self.continue_on_error;
             let mut timing = make(parallel_index);
             let body = move || {
                 let mut test = take.recv().ok()?;
@@ -188,8 +231,16 @@ impl TimedPhase<'_> {
                 let start = start_cell.wait();
                 let (instance, counters, stop) =
                     (&mut test, &counters[offset], control.stop_flag());
-                let outcome =
-                    catch_panic(|| run_sync_loop(instance, counters, stop, start, &mut timing));
+                let outcome = catch_panic(|| {
+                    run_sync_loop(
+                        instance,
+                        counters,
+                        stop,
+                        start,
+                        &mut timing,
+                        continue_on_error,
+                    )
+                });
                 match outcome {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => control.fail(Failure::new(parallel_index, phase, error)),
@@ -241,7 +292,7 @@ impl TimedPhase<'_> {
         }
         let start = self.agreed_start();
         start_cell.set(start, threads.iter().map(|(_, thread)| thread.thread()));
-        let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
+        let clock = self.drive_clock(start, on_tick, &|| {}, &|| {}, sinks);
 
         let mut finished = vec![false; instances.len()];
         let interrupted =
@@ -279,7 +330,7 @@ impl TimedPhase<'_> {
                 ));
             }
         }
-        (memory_samples, timings)
+        (clock, timings)
     }
 
     /// Waits for the instances' loops to return after the phase stopped:
@@ -323,8 +374,9 @@ impl TimedPhase<'_> {
         &self,
         instances: &mut [Option<D>],
         on_tick: OnStatus<'_>,
+        sinks: &[Arc<SharedLatency>],
         make: impl Fn(usize) -> T,
-    ) -> (Vec<u64>, Vec<T>, bool) {
+    ) -> (ClockReadings, Vec<T>, bool) {
         let barrier = Arc::new(tokio::sync::Barrier::new(instances.len() + 1));
         // Tasks wait for the start without spinning (see `StartSignal`).
         let (start_sender, start_cell) = tokio::sync::watch::channel(None::<Instant>);
@@ -339,6 +391,7 @@ impl TimedPhase<'_> {
             let control = self.control.clone();
             let parallel_index = self.first_index + offset;
             let phase = self.phase;
+            let continue_on_error = self.continue_on_error;
             let mut timing = make(parallel_index);
             tasks.push(self.runtime.spawn(async move {
                 barrier.wait().await;
@@ -353,6 +406,7 @@ impl TimedPhase<'_> {
                     control.stop_flag(),
                     start,
                     &mut timing,
+                    continue_on_error,
                 ));
                 match Abortable::new(work, registration).await {
                     // Aborted: another instance failed, Ctrl-C, or the grace
@@ -370,7 +424,7 @@ impl TimedPhase<'_> {
         self.runtime.block_on(barrier.wait());
         let start = self.agreed_start();
         start_sender.send_replace(Some(start));
-        let memory_samples = self.drive_clock(start, on_tick, &|| {}, &|| {});
+        let clock = self.drive_clock(start, on_tick, &|| {}, &|| {}, sinks);
 
         // Ctrl-C meanwhile aborts every task (the abort handles are still
         // registered), which ends this wait at once.
@@ -436,7 +490,7 @@ impl TimedPhase<'_> {
                 )),
             }
         }
-        (memory_samples, timings, abandoned)
+        (clock, timings, abandoned)
     }
 
     /// An event test has no loop to run: open every instance's counter at
@@ -472,13 +526,14 @@ impl TimedPhase<'_> {
                 counter.close();
             }
         };
-        let memory_samples = self.drive_clock(start, on_tick, &publish, &close);
+        let clock = self.drive_clock(start, on_tick, &publish, &close, &[]);
         close();
         publish();
         PhaseReadings {
-            memory_samples,
+            memory_samples: clock.memory_samples,
             latency: None,
             abandoned_tasks: false,
+            errors: ErrorGroups::default(),
         }
     }
 
@@ -504,18 +559,22 @@ impl TimedPhase<'_> {
     /// memory samples taken at the ticks.
     /// `refresh` runs before each tick's snapshot; `at_deadline_hook` right when
     /// the deadline passes, before anything else.
+    /// `sinks` hold the instances' interval histograms: each tick takes
+    /// them out.
     fn drive_clock(
         &self,
         start: Instant,
         on_tick: OnStatus<'_>,
         refresh: &dyn Fn(),
         at_deadline_hook: &dyn Fn(),
-    ) -> Vec<u64> {
-        let mut memory_samples = Vec::new();
+        sinks: &[Arc<SharedLatency>],
+    ) -> ClockReadings {
+        let mut readings = ClockReadings::default();
+        let cpu_at_start = process_cpu_time();
         let deadline = start + self.duration;
         let mut tick: u32 = 1;
         loop {
-            let next_tick = start + STATUS_INTERVAL * tick;
+            let next_tick = start + self.status_interval * tick;
             let wake = next_tick.min(deadline);
             if !self.control.wait_until(wake) {
                 break;
@@ -532,9 +591,33 @@ impl TimedPhase<'_> {
                     .iter()
                     .map(InstanceCounters::snapshot)
                     .collect();
-                on_tick(tick, &snapshots);
-                if let Some(bytes) = resident_memory_bytes() {
-                    memory_samples.push(bytes);
+                let mut errors = ErrorGroups::default();
+                if self.continue_on_error {
+                    for counters in self.counters.iter() {
+                        errors.merge(&counters.errors());
+                    }
+                }
+                let latency = (!sinks.is_empty()).then(|| {
+                    let interval = SharedLatency::take_all(sinks);
+                    match &mut readings.taken_latency {
+                        Some(taken) => taken.merge(&interval),
+                        None => readings.taken_latency = Some(interval.clone()),
+                    }
+                    interval
+                });
+                let rss_bytes = resident_memory_bytes();
+                let report = TickReport {
+                    snapshots,
+                    errors,
+                    latency,
+                    rss_bytes,
+                    cpu_seconds: cpu_at_start
+                        .zip(process_cpu_time())
+                        .map(|(before, now)| now.saturating_sub(before).as_secs_f64()),
+                };
+                on_tick(tick, &report);
+                if let Some(bytes) = rss_bytes {
+                    readings.memory_samples.push(bytes);
                 }
                 tick += 1;
             }
@@ -542,7 +625,7 @@ impl TimedPhase<'_> {
                 break;
             }
         }
-        memory_samples
+        readings
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::metrics::{LatencyHistogram, LatencyRecord};
@@ -42,6 +43,10 @@ pub(crate) trait Timing: Send + 'static {
     /// After each completed operation.
     fn after(&mut self);
 
+    /// After each failed operation (`--continue-on-error`): its latency
+    /// goes into a histogram of its own.
+    fn after_error(&mut self);
+
     /// What was recorded, if anything.
     fn into_record(self) -> Option<LatencyRecord>;
 }
@@ -68,8 +73,125 @@ impl Timing for Untimed {
     #[inline(always)]
     fn after(&mut self) {}
 
+    #[inline(always)]
+    fn after_error(&mut self) {}
+
     fn into_record(self) -> Option<LatencyRecord> {
         None
+    }
+}
+
+/// Where [`Recorded`] puts each latency: a histogram of the instance's own
+/// (the phase's whole histogram), or [`IntervalSink`], which hands the
+/// interval's histogram to the status tick when asked.
+pub(crate) trait LatencySink: Send + 'static {
+    /// Records one latency.
+    fn record_nanos(&mut self, nanos: u64);
+    /// What is left at the end of the phase.
+    fn into_histogram(self) -> LatencyHistogram;
+}
+
+impl LatencySink for LatencyHistogram {
+    #[inline(always)]
+    fn record_nanos(&mut self, nanos: u64) {
+        LatencyHistogram::record_nanos(self, nanos);
+    }
+
+    fn into_histogram(self) -> LatencyHistogram {
+        self
+    }
+}
+
+/// How long a tick waits for the instances to hand over their interval
+/// histograms; one in the middle of an operation hands its own over with
+/// the next interval's (the last interval is the phase's histogram less the
+/// others, so nothing is lost or counted twice).
+const HAND_OVER_WAIT: Duration = Duration::from_millis(2);
+
+/// The meeting point of an instance's [`IntervalSink`] and the status tick.
+#[derive(Debug, Default)]
+pub(crate) struct SharedLatency {
+    /// Set by the tick; the instance hands its histogram over at its next
+    /// operation and clears it. Read (relaxed) once per operation: a line
+    /// written once an interval, so no contention.
+    requested: AtomicBool,
+    handed: Mutex<Option<LatencyHistogram>>,
+}
+
+impl SharedLatency {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<LatencyHistogram>> {
+        self.handed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The interval histograms of `sinks`, merged: asks every instance,
+    /// waits at most [`HAND_OVER_WAIT`] for them, takes what was handed.
+    pub(crate) fn take_all(sinks: &[Arc<SharedLatency>]) -> LatencyHistogram {
+        for sink in sinks {
+            sink.requested.store(true, Ordering::Release);
+        }
+        let deadline = std::time::Instant::now() + HAND_OVER_WAIT;
+        while sinks
+            .iter()
+            .any(|sink| sink.requested.load(Ordering::Acquire))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let mut merged = LatencyHistogram::new();
+        for sink in sinks {
+            if let Some(histogram) = sink.lock().take() {
+                merged.merge(&histogram);
+            }
+        }
+        merged
+    }
+}
+
+/// An instance's latency histogram of the current interval, handed to the
+/// tick when it asks (`--latency` with a timeline or histogram log).
+pub(crate) struct IntervalSink {
+    histogram: LatencyHistogram,
+    shared: Arc<SharedLatency>,
+}
+
+impl IntervalSink {
+    pub(crate) fn new(shared: Arc<SharedLatency>) -> Self {
+        Self {
+            histogram: LatencyHistogram::new(),
+            shared,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self) {
+        let interval = std::mem::take(&mut self.histogram);
+        let mut handed = self.shared.lock();
+        match &mut *handed {
+            Some(earlier) => earlier.merge(&interval),
+            None => *handed = Some(interval),
+        }
+        self.shared.requested.store(false, Ordering::Release);
+    }
+}
+
+impl LatencySink for IntervalSink {
+    #[inline(always)]
+    fn record_nanos(&mut self, nanos: u64) {
+        self.histogram.record_nanos(nanos);
+        if self.shared.requested.load(Ordering::Relaxed) {
+            self.hand_over();
+        }
+    }
+
+    fn into_histogram(mut self) -> LatencyHistogram {
+        // What the ticks did not take yet is part of the last interval.
+        if let Some(handed) = self.shared.lock().take() {
+            self.histogram.merge(&handed);
+        }
+        self.histogram
     }
 }
 
@@ -77,23 +199,33 @@ impl Timing for Untimed {
 /// end of one operation is the start of the next (the loop's own work in
 /// between is a nanosecond). The clock is the TSC (`quanta`), a third of
 /// the cost of `Instant::now` on a VM.
-pub(crate) struct Recorded {
+pub(crate) struct Recorded<S: LatencySink = LatencyHistogram> {
     clock: quanta::Clock,
     start: u64,
-    histogram: LatencyHistogram,
+    histogram: S,
+    /// Failed operations (`--continue-on-error`).
+    errors: Option<LatencyHistogram>,
 }
 
 impl Recorded {
     pub(crate) fn new(clock: quanta::Clock) -> Self {
+        Self::with_sink(clock, LatencyHistogram::new())
+    }
+}
+
+impl<S: LatencySink> Recorded<S> {
+    /// Records into `histogram`.
+    pub(crate) fn with_sink(clock: quanta::Clock, histogram: S) -> Self {
         Self {
             clock,
             start: 0,
-            histogram: LatencyHistogram::new(),
+            histogram,
+            errors: None,
         }
     }
 }
 
-impl Timing for Recorded {
+impl<S: LatencySink> Timing for Recorded<S> {
     const PACED: bool = false;
 
     fn begin(&mut self) {
@@ -118,12 +250,22 @@ impl Timing for Recorded {
         self.start = end;
     }
 
+    #[cold]
+    fn after_error(&mut self) {
+        let end = self.clock.raw();
+        self.errors
+            .get_or_insert_with(LatencyHistogram::new)
+            .record_nanos(self.clock.delta_as_nanos(self.start, end));
+        self.start = end;
+    }
+
     fn into_record(self) -> Option<LatencyRecord> {
         Some(LatencyRecord {
-            service: self.histogram,
+            service: self.histogram.into_histogram(),
             corrected: None,
             late_starts: 0,
             clock_resolution_ns: 0.0,
+            errors: self.errors,
         })
     }
 }
@@ -148,6 +290,8 @@ pub(crate) struct Paced {
     service: LatencyHistogram,
     corrected: LatencyHistogram,
     late_starts: u64,
+    /// Failed operations' service time (`--continue-on-error`).
+    errors: Option<LatencyHistogram>,
 }
 
 /// The next operation would be due after the phase ends.
@@ -185,6 +329,7 @@ impl Paced {
             service: LatencyHistogram::new(),
             corrected: LatencyHistogram::new(),
             late_starts: 0,
+            errors: None,
         }
     }
 
@@ -279,12 +424,23 @@ impl Timing for Paced {
         }
     }
 
+    #[cold]
+    fn after_error(&mut self) {
+        if self.record {
+            let end = self.clock.now();
+            self.errors
+                .get_or_insert_with(LatencyHistogram::new)
+                .record_nanos(duration_nanos(end.saturating_duration_since(self.started)));
+        }
+    }
+
     fn into_record(self) -> Option<LatencyRecord> {
         self.record.then_some(LatencyRecord {
             service: self.service,
             corrected: Some(self.corrected),
             late_starts: self.late_starts,
             clock_resolution_ns: 0.0,
+            errors: self.errors,
         })
     }
 }

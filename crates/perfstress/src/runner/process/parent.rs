@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
-use crate::metrics::InstanceSnapshot;
+use crate::metrics::{InstanceSnapshot, TickReport};
 
 use super::protocol::{ToParent, ToWorker, read_message, unix_nanos_now, write_message};
 use crate::failure::{Failure, Who};
@@ -288,8 +288,25 @@ impl RemoteStages {
             }
             match event {
                 Event::Message(index, ToParent::Ready) => ready[index] = true,
-                Event::Message(index, ToParent::Status { tick, snapshots }) => {
-                    ticks.add(index, tick, snapshots);
+                Event::Message(
+                    index,
+                    ToParent::Status {
+                        tick,
+                        snapshots,
+                        errors,
+                        latency,
+                        rss_bytes,
+                        cpu_seconds,
+                    },
+                ) => {
+                    let report = TickReport {
+                        snapshots,
+                        errors,
+                        latency,
+                        rss_bytes,
+                        cpu_seconds,
+                    };
+                    ticks.add(index, tick, report);
                     self.flush_ticks(&mut ticks, &mut on_status);
                 }
                 Event::Message(_, ToParent::Failure(message)) => {
@@ -462,11 +479,11 @@ enum Standing {
 /// The status ticks of a timed stage as the workers report them, merged
 /// tick by tick.
 struct Ticks {
-    /// Ticks not passed on yet: each worker's snapshots, once it sent them.
-    pending: BTreeMap<u32, Vec<Option<Vec<InstanceSnapshot>>>>,
+    /// Ticks not passed on yet: each worker's report, once it sent it.
+    pending: BTreeMap<u32, Vec<Option<TickReport>>>,
     /// The progress each worker last reported (its instances at zero
-    /// before its first tick).
-    latest: Vec<Vec<InstanceSnapshot>>,
+    /// before its first tick); without its interval's latency.
+    latest: Vec<TickReport>,
     /// The last tick passed on: a worker's later report of an earlier tick
     /// (it was not responding) only updates its progress.
     flushed: u32,
@@ -479,20 +496,29 @@ impl Ticks {
             pending: BTreeMap::new(),
             latest: counts
                 .into_iter()
-                .map(|count| vec![InstanceSnapshot::default(); count])
+                .map(|count| TickReport {
+                    snapshots: vec![InstanceSnapshot::default(); count],
+                    ..TickReport::default()
+                })
                 .collect(),
             flushed: 0,
         }
     }
 
-    fn add(&mut self, index: usize, tick: u32, snapshots: Vec<InstanceSnapshot>) {
+    fn add(&mut self, index: usize, tick: u32, mut report: TickReport) {
+        let latency = report.latency.take();
         if tick > self.flushed {
             let count = self.latest.len();
             self.pending
                 .entry(tick)
-                .or_insert_with(|| vec![None; count])[index] = Some(snapshots.clone());
+                .or_insert_with(|| vec![None; count])[index] = Some(TickReport {
+                latency,
+                ..report.clone()
+            });
         }
-        self.latest[index] = snapshots;
+        // A late report's latency is not in any interval: the last one of
+        // the phase (the whole histogram less the intervals) holds it.
+        self.latest[index] = report;
     }
 
     /// The first pending tick every live, responding worker has reported.
@@ -507,16 +533,14 @@ impl Ticks {
 
     /// Takes tick `tick` out, merged over the workers (dead ones left out,
     /// silent ones at their last progress).
-    fn flush(&mut self, tick: u32, standing: &[Standing]) -> Vec<InstanceSnapshot> {
-        let reported = self.pending.remove(&tick).unwrap_or_default();
+    fn flush(&mut self, tick: u32, standing: &[Standing]) -> TickReport {
+        let mut reported = self.pending.remove(&tick).unwrap_or_default();
         self.flushed = tick;
-        let mut merged = Vec::new();
+        let mut merged = TickReport::default();
         for (index, standing) in standing.iter().enumerate() {
-            match reported.get(index).cloned().flatten() {
-                Some(snapshots) => merged.extend(snapshots),
-                None if *standing != Standing::Gone => {
-                    merged.extend_from_slice(&self.latest[index])
-                }
+            match reported.get_mut(index).and_then(Option::take) {
+                Some(report) => merged.merge(&report),
+                None if *standing != Standing::Gone => merged.merge(&self.latest[index]),
                 None => {}
             }
         }
@@ -728,15 +752,19 @@ fn random_token() -> String {
 mod tests {
     use super::*;
 
-    fn at(completed_operations: u64) -> Vec<InstanceSnapshot> {
-        vec![InstanceSnapshot {
-            completed_operations,
-            last_completion: Duration::from_millis(completed_operations * 100),
-        }]
+    fn at(completed_operations: u64) -> TickReport {
+        TickReport {
+            snapshots: vec![InstanceSnapshot {
+                completed_operations,
+                last_completion: Duration::from_millis(completed_operations * 100),
+            }],
+            ..TickReport::default()
+        }
     }
 
-    fn totals(merged: &[InstanceSnapshot]) -> Vec<u64> {
+    fn totals(merged: &TickReport) -> Vec<u64> {
         merged
+            .snapshots
             .iter()
             .map(|snapshot| snapshot.completed_operations)
             .collect()

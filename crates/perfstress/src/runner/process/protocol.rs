@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::metrics::InstanceSnapshot;
+use crate::metrics::{ErrorGroups, InstanceSnapshot, LatencyHistogram};
 
 use crate::failure::{Failure, Who};
 use crate::metrics::PhaseMeasurement;
@@ -60,10 +60,23 @@ pub(crate) enum ToParent {
     /// the worker is doing: a worker that sends nothing for long is stopped
     /// or hung (`--liveness-timeout`).
     Heartbeat,
-    /// Progress at status tick `tick` of the running timed stage.
+    /// Progress at status tick `tick` of the running timed stage, and what
+    /// else the tick saw (added fields default, so either end may be older).
     Status {
         tick: u32,
         snapshots: Vec<InstanceSnapshot>,
+        /// Errors since the stage started (`--continue-on-error`).
+        #[serde(default)]
+        errors: ErrorGroups,
+        /// The interval's latency (with a timeline or histogram log).
+        #[serde(default)]
+        latency: Option<LatencyHistogram>,
+        /// The worker's resident memory at the tick.
+        #[serde(default)]
+        rss_bytes: Option<u64>,
+        /// CPU seconds the worker used since the stage started.
+        #[serde(default)]
+        cpu_seconds: Option<f64>,
     },
     /// An instance of the worker failed.
     Failure(FailureMessage),
@@ -189,12 +202,28 @@ mod tests {
     fn frames_round_trip_including_large_messages() {
         let snapshots = vec![InstanceSnapshot::default(); 100_000];
         let mut buffer = Vec::new();
-        write_message(&mut buffer, &ToParent::Status { tick: 3, snapshots }).unwrap();
+        write_message(
+            &mut buffer,
+            &ToParent::Status {
+                tick: 3,
+                snapshots,
+                errors: ErrorGroups::default(),
+                latency: None,
+                rss_bytes: Some(5),
+                cpu_seconds: None,
+            },
+        )
+        .unwrap();
         write_message(&mut buffer, &ToWorker::Exit).unwrap();
         let mut reader = buffer.as_slice();
         match read_message::<ToParent>(&mut reader).unwrap() {
-            Some(ToParent::Status { tick, snapshots }) => {
-                assert_eq!(tick, 3);
+            Some(ToParent::Status {
+                tick,
+                snapshots,
+                rss_bytes,
+                ..
+            }) => {
+                assert_eq!((tick, rss_bytes), (3, Some(5)));
                 assert_eq!(snapshots.len(), 100_000);
             }
             other => panic!("unexpected {other:?}"),

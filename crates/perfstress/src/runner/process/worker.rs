@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::InstanceSnapshot;
+use crate::metrics::TickReport;
 use crate::outcome::Outcome;
 use crate::phase::Phase;
 use crate::plan::{Plan, ProcessShare};
@@ -277,10 +277,14 @@ fn dispatch<D: Driver>(
                     .map(instant_of_unix_nanos)
                     .unwrap_or_else(|_| Instant::now())
             };
-            let mut on_status = |tick: u32, snapshots: &[InstanceSnapshot]| {
+            let mut on_status = |tick: u32, report: &TickReport| {
                 sender.send(&ToParent::Status {
                     tick,
-                    snapshots: snapshots.to_vec(),
+                    snapshots: report.snapshots.clone(),
+                    errors: report.errors.clone(),
+                    latency: report.latency.clone(),
+                    rss_bytes: report.rss_bytes,
+                    cpu_seconds: report.cpu_seconds,
                 });
             };
             Some(Box::new(local.timed(
