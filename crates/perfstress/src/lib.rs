@@ -31,6 +31,7 @@ mod report;
 mod runner;
 pub mod streams;
 mod test;
+pub mod test_proxy;
 mod threshold;
 
 pub use cli::{main, run};

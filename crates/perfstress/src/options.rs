@@ -7,6 +7,7 @@ use std::time::Duration;
 // true/false, yes/no, on/off.
 use clap::builder::BoolishValueParser;
 
+use crate::test_proxy::{ProxyUrl, parse_proxy_url};
 use crate::threshold::{Threshold, parse_threshold};
 
 /// The options every perf runner accepts, before or after the test name.
@@ -46,9 +47,23 @@ pub struct GlobalOptions {
     #[arg(long, env = "PERFSTRESS_NO_CLEANUP", value_parser = BoolishValueParser::new())]
     pub no_cleanup: bool,
 
-    /// Disable TLS certificate validation in the client under test.
+    /// Disable TLS certificate validation in the client under test (and
+    /// for the test proxy's calls).
     #[arg(long, env = "PERFSTRESS_INSECURE", value_parser = BoolishValueParser::new())]
     pub insecure: bool,
+
+    /// Run through the Azure SDK test proxy: record one operation per
+    /// instance after setup, play it back for the warm-up and the timed run.
+    /// `;`-separated URLs (e.g. `http://127.0.0.1:5000/`); instance i uses
+    /// proxy i mod n. Repeatable, and combined with --test-proxy.
+    #[arg(short = 'x', long = "test-proxies", value_name = "URL[;URL...]", value_parser = parse_proxy_url,
+          action = clap::ArgAction::Append, value_delimiter = ';', env = "PERFSTRESS_TEST_PROXIES")]
+    pub(crate) test_proxies: Vec<ProxyUrl>,
+
+    /// One test proxy URL (the older single form; added to --test-proxies).
+    #[arg(long = "test-proxy", value_name = "URL", value_parser = parse_proxy_url,
+          action = clap::ArgAction::Append, env = "PERFSTRESS_TEST_PROXY")]
+    pub(crate) test_proxy: Vec<ProxyUrl>,
 
     /// Write the summary as JSON to PATH (removed when the run starts, so a
     /// failed run never leaves a stale result).
@@ -202,6 +217,8 @@ impl Default for GlobalOptions {
             sync: false,
             no_cleanup: false,
             insecure: false,
+            test_proxies: Vec::new(),
+            test_proxy: Vec::new(),
             test_results: None,
             latency: false,
             results_file: None,

@@ -72,6 +72,9 @@ pub(crate) struct Plan {
     pub(crate) insecure: bool,
     /// `--no-cleanup`.
     pub(crate) no_cleanup: bool,
+    /// `-x/--test-proxies` then `--test-proxy`, each once: instance `i`
+    /// goes through `test_proxies[i % len]` (none: no proxy).
+    pub(crate) test_proxies: Vec<crate::test_proxy::ProxyUrl>,
     /// How operations are timed in the timed run.
     pub(crate) timing: TimingStrategy,
     /// `--grace`: how long an operation in flight when a timed phase stops
@@ -210,6 +213,12 @@ impl Plan {
                     .to_owned(),
             );
         }
+        let test_proxies = crate::test_proxy::plan::proxies(
+            &global.test_proxies,
+            &global.test_proxy,
+            entry.name,
+            entry.is_event,
+        )?;
         Ok(Self {
             entry,
             parallel: global.parallel,
@@ -220,6 +229,7 @@ impl Plan {
             sync_bridge: global.sync && entry.bridged,
             insecure: global.insecure,
             no_cleanup: global.no_cleanup,
+            test_proxies,
             timing,
             grace: global.grace,
             liveness_timeout: global.liveness_timeout,
@@ -279,6 +289,14 @@ impl Plan {
     /// The test's name.
     pub(crate) fn test_name(&self) -> &'static str {
         self.entry.name
+    }
+
+    /// The test proxy instance `parallel_index` goes through, if any.
+    pub(crate) fn test_proxy_for(
+        &self,
+        parallel_index: usize,
+    ) -> Option<&crate::test_proxy::ProxyUrl> {
+        crate::test_proxy::plan::proxy_for(&self.test_proxies, parallel_index)
     }
 
     /// Processes the instances run in (1: this process only).

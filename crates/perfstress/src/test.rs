@@ -28,6 +28,7 @@ pub struct TestContext<O> {
     parallel: usize,
     insecure: bool,
     sync: bool,
+    test_proxy: Option<crate::test_proxy::TestProxyRoute>,
 }
 
 impl<O> TestContext<O> {
@@ -45,6 +46,7 @@ impl<O> TestContext<O> {
             parallel,
             insecure: false,
             sync: false,
+            test_proxy: None,
         }
     }
 
@@ -53,6 +55,20 @@ impl<O> TestContext<O> {
         self.insecure = insecure;
         self.sync = sync;
         self
+    }
+
+    /// Sets the route to the test proxy this context hands out.
+    pub fn with_test_proxy(mut self, route: Option<crate::test_proxy::TestProxyRoute>) -> Self {
+        self.test_proxy = route;
+        self
+    }
+
+    /// With `-x/--test-proxies`: this instance's route to its test proxy
+    /// (proxy `parallel_index mod n`). Install it into the client under
+    /// test (see [`crate::test_proxy`]); the framework records and plays
+    /// back through it. `None` without test proxies.
+    pub fn test_proxy(&self) -> Option<&crate::test_proxy::TestProxyRoute> {
+        self.test_proxy.as_ref()
     }
 
     /// The test's own parsed command-line options.

@@ -35,6 +35,9 @@ mod regressions;
 mod reliability;
 #[path = "tests/stress.rs"]
 mod stress;
+#[cfg(feature = "http")]
+#[path = "tests/test_proxy.rs"]
+mod test_proxy;
 #[path = "tests/timing.rs"]
 mod timing;
 #[path = "tests/usage.rs"]

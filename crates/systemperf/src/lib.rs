@@ -21,8 +21,8 @@ mod stress;
 pub use self::http::AzureCoreGetTest;
 #[cfg(feature = "http")]
 pub use self::http::{
-    EmbeddedServer, HttpGetTest, HttpOptions, HttpPutTest, HttpUrl, RawTcpGetTest, ReqwestGetTest,
-    ServedTotals, UreqGetTest,
+    EmbeddedServer, HttpGetOptions, HttpGetTest, HttpOptions, HttpPutTest, HttpUrl, RawTcpGetTest,
+    ReqwestGetTest, ServedTotals, UreqGetTest,
 };
 pub use batch::{SampleBatchOptions, SampleBatchTest};
 pub use event::{SampleEventOptions, SampleEventTest};

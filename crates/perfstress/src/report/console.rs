@@ -199,6 +199,14 @@ impl Reporter for Console {
         if !plan.test_options.is_empty() {
             self.line(&format!("  {}", plan.test_options.join("  ")));
         }
+        if !plan.test_proxies.is_empty() {
+            let proxies: Vec<String> = plan.test_proxies.iter().map(ToString::to_string).collect();
+            self.line(&format!(
+                "  test proxies {} (instance i uses proxy i mod {}; one operation per instance recorded, then played back)",
+                proxies.join(" "),
+                proxies.len()
+            ));
+        }
         self.line("");
     }
 

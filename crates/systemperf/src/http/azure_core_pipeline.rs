@@ -24,12 +24,18 @@ impl PerfTest for AzureCoreGetTest {
     type Options = HttpOptions;
 
     async fn new(ctx: &TestContext<HttpOptions>) -> Result<Self> {
+        // With -x: the test proxy's route, per retry (after signing).
+        let per_retry: Vec<std::sync::Arc<dyn azure_core::http::policies::Policy>> = ctx
+            .test_proxy()
+            .map(|route| std::sync::Arc::new(route.policy()) as _)
+            .into_iter()
+            .collect();
         let pipeline = Pipeline::new(
             Some(env!("CARGO_PKG_NAME")),
             Some(env!("CARGO_PKG_VERSION")),
             ClientOptions::default(),
             Vec::new(),
-            Vec::new(),
+            per_retry,
             None,
         );
         Ok(AzureCoreGetTest {

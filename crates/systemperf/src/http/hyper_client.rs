@@ -8,9 +8,25 @@ use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use perfstress::test_proxy::TestProxyRoute;
 use perfstress::{Error, PerfTest, Result, TestContext};
 
 use super::options::HttpOptions;
+
+/// Options of [`HttpGetTest`]: the transport tests' options, and one to
+/// make every request different.
+#[derive(clap::Args, Clone, Debug)]
+pub struct HttpGetOptions {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub http: HttpOptions,
+
+    /// Add a random `nonce` query parameter to every request (a cache
+    /// buster). Through a test proxy, playback then needs a matcher that
+    /// ignores it (`CustomDefaultMatcher` with `ignoredQueryParameters: nonce`).
+    #[arg(long)]
+    pub random_query: bool,
+}
 use super::target::Target;
 
 /// A pooled hyper client with `TCP_NODELAY` (as reqwest and SDKs set it), for
@@ -33,8 +49,15 @@ pub(crate) async fn drain(
     uri: &Uri,
 ) -> Result<u64> {
     if !response.status().is_success() {
+        // Through the test proxy: its reason (e.g. what a mismatch differs in).
+        let reason = perfstress::test_proxy::proxy_error(|name| {
+            let value = response.headers().get(name)?;
+            value.to_str().ok().map(str::to_owned)
+        })
+        .map(|reason| format!(" (test proxy: {})", reason.trim_end()))
+        .unwrap_or_default();
         return Err(Error::msg(format!(
-            "{method} {uri} answered {}",
+            "{method} {uri} answered {}{reason}",
             response.status()
         )));
     }
@@ -50,22 +73,30 @@ pub(crate) async fn drain(
 
 /// GETs the URL with hyper's pooled client; each instance has its own
 /// client (one keep-alive connection). Async only.
+///
+/// With `-x/--test-proxies` each request goes through the instance's
+/// [`TestProxyRoute`] (`route.apply`, the last thing before sending): the
+/// framework records one GET per instance and plays it back.
 pub struct HttpGetTest {
     target: Target,
     client: Client<HttpConnector, Empty<Bytes>>,
     uri: Uri,
+    route: Option<TestProxyRoute>,
+    random_query: bool,
 }
 
 /// GET with hyper's pooled client (hyper-util legacy::Client); embedded server unless --url.
 #[perfstress::test(sync_bridge)]
 impl PerfTest for HttpGetTest {
-    type Options = HttpOptions;
+    type Options = HttpGetOptions;
 
-    async fn new(ctx: &TestContext<HttpOptions>) -> Result<Self> {
+    async fn new(ctx: &TestContext<HttpGetOptions>) -> Result<Self> {
         Ok(HttpGetTest {
-            target: Target::new(ctx.options()),
+            target: Target::new(&ctx.options().http),
             client: pooled_client(),
             uri: Uri::default(),
+            route: ctx.test_proxy().cloned(),
+            random_query: ctx.options().random_query,
         })
     }
 
@@ -84,8 +115,39 @@ impl PerfTest for HttpGetTest {
     }
 
     async fn run_async(&mut self) -> Result<()> {
-        let response = self.client.get(self.uri.clone()).await?;
+        if self.random_query {
+            return self.run_random_query().await;
+        }
+        let response = match &self.route {
+            None => self.client.get(self.uri.clone()).await?,
+            Some(route) => {
+                let mut request = http::Request::get(self.uri.clone())
+                    .body(Empty::new())
+                    .map_err(|error| Error::msg(error.to_string()))?;
+                route.apply(&mut request)?;
+                self.client.request(request).await?
+            }
+        };
         drain(response, "GET", &self.uri).await?;
+        Ok(())
+    }
+}
+
+impl HttpGetTest {
+    /// One GET of the URL with a random `nonce` query parameter.
+    async fn run_random_query(&mut self) -> Result<()> {
+        let separator = if self.uri.query().is_some() { '&' } else { '?' };
+        let uri: Uri = format!("{}{separator}nonce={}", self.uri, rand::random::<u64>())
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| Error::msg(error.to_string()))?;
+        let mut request = http::Request::get(uri.clone())
+            .body(Empty::new())
+            .map_err(|error| Error::msg(error.to_string()))?;
+        if let Some(route) = &self.route {
+            route.apply(&mut request)?;
+        }
+        let response = self.client.request(request).await?;
+        drain(response, "GET", &uri).await?;
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ mod ureq_client;
 
 #[cfg(feature = "azure-core")]
 pub use azure_core_pipeline::AzureCoreGetTest;
-pub use hyper_client::HttpGetTest;
+pub use hyper_client::{HttpGetOptions, HttpGetTest};
 pub use options::{HttpOptions, HttpUrl};
 pub use raw_tcp::RawTcpGetTest;
 pub use reqwest_client::ReqwestGetTest;

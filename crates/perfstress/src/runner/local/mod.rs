@@ -5,6 +5,7 @@
 pub(crate) mod driver;
 mod hooks;
 mod op_loop;
+mod proxy;
 mod timed;
 pub(crate) mod timing;
 
@@ -21,6 +22,7 @@ use crate::profile::{ProfileTarget, Profiler};
 use crate::runner::control::RunControl;
 use crate::runner::lifecycle::{OnStatus, Stages};
 use crate::test::TestContext;
+use crate::test_proxy::TestProxyRoute;
 
 use self::driver::Driver;
 use self::timed::TimedPhase;
@@ -42,6 +44,8 @@ pub(crate) struct LocalStages<D: Driver> {
     share: ProcessShare,
     options: D::Options,
     instances: Vec<Option<D>>,
+    /// Each instance's route to its test proxy (`-x`), if any.
+    routes: Vec<Option<TestProxyRoute>>,
     counters: Arc<[InstanceCounters]>,
     control: Arc<RunControl>,
     /// Taken only on drop.
@@ -83,6 +87,7 @@ impl<D: Driver> LocalStages<D> {
             share,
             options,
             instances: Vec::new(),
+            routes: Vec::new(),
             counters,
             control,
             runtime: ManuallyDrop::new(runtime),
@@ -98,8 +103,16 @@ impl<D: Driver> LocalStages<D> {
     /// Creates the instances, then global setup (first instance), then setup.
     pub(crate) fn setup(&mut self) {
         let (plan, share) = (&self.plan, self.share);
-        let contexts = (share.first_index..share.first_index + share.count)
+        self.routes = (share.first_index..share.first_index + share.count)
             .map(|parallel_index| {
+                plan.test_proxy_for(parallel_index)
+                    .cloned()
+                    .map(TestProxyRoute::new)
+            })
+            .collect();
+        let contexts = (share.first_index..share.first_index + share.count)
+            .zip(&self.routes)
+            .map(|(parallel_index, route)| {
                 TestContext::new(
                     plan.test_name(),
                     self.options.clone(),
@@ -107,6 +120,7 @@ impl<D: Driver> LocalStages<D> {
                     plan.parallel,
                 )
                 .with_flags(plan.insecure, plan.sync)
+                .with_test_proxy(route.clone())
             })
             .collect();
         self.control.set_phase(Phase::Create);
@@ -142,6 +156,38 @@ impl<D: Driver> LocalStages<D> {
         } else {
             self.hook(phase, phase == Phase::StartEvents);
         }
+    }
+
+    /// The framework's post setup: with test proxies, each instance records
+    /// one operation and starts its playback.
+    pub(crate) fn post_setup(&mut self) {
+        if self.routes.iter().all(Option::is_none) {
+            return;
+        }
+        self.control.set_phase(Phase::PostSetup);
+        proxy::post_setup(
+            &mut self.instances,
+            &self.routes,
+            self.share.first_index,
+            self.plan.sync,
+            &self.runtime,
+            &self.control,
+        );
+    }
+
+    /// The framework's pre cleanup: with test proxies, each instance stops
+    /// its playback (purging the recording). Runs after failures too.
+    pub(crate) fn pre_cleanup(&mut self) {
+        if self.routes.iter().all(Option::is_none) {
+            return;
+        }
+        self.control.set_phase(Phase::PreCleanup);
+        proxy::pre_cleanup(
+            &self.routes,
+            self.share.first_index,
+            &self.runtime,
+            &self.control,
+        );
     }
 
     /// Runs a timed phase; `agree_start` (with several processes) reports
@@ -311,6 +357,14 @@ impl<D: Driver> Drop for LocalStages<D> {
 impl<D: Driver> Stages for LocalStages<D> {
     fn setup(&mut self) {
         LocalStages::setup(self);
+    }
+
+    fn post_setup(&mut self) {
+        LocalStages::post_setup(self);
+    }
+
+    fn pre_cleanup(&mut self) {
+        LocalStages::pre_cleanup(self);
     }
 
     fn timed(

@@ -294,6 +294,14 @@ fn dispatch<D: Driver>(
                 &mut on_status,
             )))
         }
+        Phase::PostSetup => {
+            local.post_setup();
+            None
+        }
+        Phase::PreCleanup => {
+            local.pre_cleanup();
+            None
+        }
         Phase::Cleanup => {
             local.cleanup();
             None
