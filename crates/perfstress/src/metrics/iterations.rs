@@ -29,24 +29,30 @@ pub(crate) struct IterationFigures {
     pub(crate) latency_ms: BTreeMap<String, f64>,
 }
 
+/// A timed run's service-time percentiles (`p50` ... `p100`) and `mean`,
+/// in milliseconds; empty without `--latency`.
+pub(crate) fn latency_figures_ms(results: &PhaseResults) -> BTreeMap<String, f64> {
+    let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
+    results
+        .latency
+        .as_ref()
+        .map(|latency| {
+            let mut figures: BTreeMap<String, f64> = latency
+                .service
+                .percentiles
+                .iter()
+                .map(|(percentile, value)| (latency_figure_name(*percentile), ms(*value)))
+                .collect();
+            figures.insert("mean".to_owned(), ms(latency.service.mean));
+            figures
+        })
+        .unwrap_or_default()
+}
+
 impl IterationFigures {
     /// The figures of one timed run.
     pub(crate) fn of(results: &PhaseResults) -> Self {
-        let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
-        let latency_ms = results
-            .latency
-            .as_ref()
-            .map(|latency| {
-                let mut figures: BTreeMap<String, f64> = latency
-                    .service
-                    .percentiles
-                    .iter()
-                    .map(|(percentile, value)| (latency_figure_name(*percentile), ms(*value)))
-                    .collect();
-                figures.insert("mean".to_owned(), ms(latency.service.mean));
-                figures
-            })
-            .unwrap_or_default();
+        let latency_ms = latency_figures_ms(results);
         Self {
             operations_per_second: results.summary.operations_per_second,
             total_operations: results.summary.total_operations,

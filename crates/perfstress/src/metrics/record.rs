@@ -12,7 +12,7 @@ use crate::environment::Environment;
 use crate::plan::Plan;
 
 use super::LatencyHistogram;
-use super::iterations::{IterationFigures, IterationStatistics, latency_figure_name};
+use super::iterations::{IterationFigures, IterationStatistics, latency_figures_ms};
 use super::run_summary::PhaseResults;
 
 /// The `format` of a baseline file.
@@ -186,21 +186,7 @@ impl RunRecord {
         iterations: &[IterationFigures],
         statistics: Option<&IterationStatistics>,
     ) -> Self {
-        let ms = |duration: std::time::Duration| duration.as_secs_f64() * 1e3;
-        let latency_ms = combined
-            .latency
-            .as_ref()
-            .map(|latency| {
-                let mut figures: BTreeMap<String, f64> = latency
-                    .service
-                    .percentiles
-                    .iter()
-                    .map(|(percentile, value)| (latency_figure_name(*percentile), ms(*value)))
-                    .collect();
-                figures.insert("mean".to_owned(), ms(latency.service.mean));
-                figures
-            })
-            .unwrap_or_default();
+        let latency_ms = latency_figures_ms(combined);
         Self {
             format: BASELINE_FORMAT.to_owned(),
             format_version: BASELINE_FORMAT_VERSION,
