@@ -51,7 +51,7 @@ pub fn client_config(insecure: bool) -> ClientConfig {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions");
-    let config = if insecure {
+    if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
@@ -60,8 +60,7 @@ pub fn client_config(insecure: bool) -> ClientConfig {
         builder
             .with_root_certificates(system_roots())
             .with_no_client_auth()
-    };
-    config
+    }
 }
 
 /// `--insecure`: any server certificate is accepted.

@@ -734,6 +734,22 @@ async fn playback(shared: &Shared, request: Request<Incoming>) -> Outcome {
     Ok(response)
 }
 
+/// An error and its sources, `: `-joined (hyper's client errors say what
+/// went wrong, e.g. a certificate check, only in their sources).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -751,20 +767,4 @@ mod tests {
         assert_eq!(parse_bool(" false "), Some(false));
         assert_eq!(parse_bool("1"), None);
     }
-}
-
-/// An error and its sources, `: `-joined (hyper's client errors say what
-/// went wrong, e.g. a certificate check, only in their sources).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -9,17 +9,19 @@ use test_proxy::{Config, SessionCounts, TestProxy};
 
 use crate::azurite::*;
 
-/// The tests whose operation is deterministic (a GET), so that the default
-/// matcher plays it back: (test, options, instances, sync).
-const RUNS: [(&str, &[&str], usize, bool); 4] = [
+/// Every 1.x test (each repeats its requests, so the default matcher plays
+/// them back): (test, options, instances, sync).
+const RUNS: [(&str, &[&str], usize, bool); 6] = [
     ("DownloadTest", &["--size", "1024"], 2, false),
     ("DownloadTest", &["--size", "1024"], 2, true),
     ("DownloadIntoTest", &["--size", "1024"], 1, true),
     ("ListBlobsTest", &["--count", "5"], 1, false),
+    ("ListContainersTest", &["--num-containers", "3"], 1, true),
+    ("UploadTest", &["--size", "1024"], 1, false),
 ];
 
 #[test]
-fn download_and_list_tests_record_once_then_play_back_through_the_proxy() {
+fn every_test_records_once_then_plays_back_through_the_proxy() {
     let azurite = Azurite::start();
     let proxy = TestProxy::start(Config::loopback(0)).expect("the test proxy starts");
     let url = format!("{}/", proxy.urls()[0]);
