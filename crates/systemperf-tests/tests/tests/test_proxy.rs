@@ -272,7 +272,9 @@ fn mismatch_fails_the_run_until_a_matcher_ignores_the_difference() {
         "{}",
         output.dump()
     );
-    // (The query values are masked: the framework redacts URL queries.)
+    // The query shows (only secret parameters' values are masked), so the
+    // message says what differed.
+    assert!(output.stderr.contains("?nonce="), "{}", output.dump());
     assert!(output.stderr.contains("doesn't match"), "{}", output.dump());
     assert!(proxy.mismatches() >= 1);
     assert_eq!(
