@@ -33,6 +33,9 @@ pub mod streams;
 mod test;
 pub mod test_proxy;
 mod threshold;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 
 pub use cli::{main, run};
 pub use error::{Error, ErrorKind, Result, ResultExt};

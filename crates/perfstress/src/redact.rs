@@ -1,6 +1,7 @@
 //! Secrets never reach output or files: option values whose names say
-//! they are secret are masked, URLs lose their query (SAS signatures,
-//! tokens) and user info, and every text the runner prints about an error
+//! they are secret are masked, URLs keep their query but lose the values
+//! of its secret parameters (SAS signatures, expiries and key ids, tokens)
+//! and their user info, and every text the runner prints about an error
 //! goes through [`redact_text`], which also masks `key=value` secrets
 //! (connection-string keys, SAS signatures, passwords, tokens), bearer
 //! tokens, and the very values of secret options and environment
@@ -125,15 +126,59 @@ pub(crate) fn is_secret(long: &str) -> bool {
     .any(|word| long.contains(word))
 }
 
-/// A URL's query (SAS signatures, tokens) and user info are secrets too:
-/// `https://u:p@host/c?sig=x` is shown as `https://***@host/c?***`.
+/// SAS query parameters that are secret or identify the key (the
+/// signature, its validity and the user-delegation key's fields).
+const SECRET_QUERY_KEYS: [&str; 12] = [
+    "sig", "se", "st", "skoid", "sktid", "skt", "ske", "sks", "skv", "saoid", "suoid", "scid",
+];
+
+/// Whether query parameter `key` holds a secret: a SAS parameter of
+/// [`SECRET_QUERY_KEYS`], a secret key of [`SECRET_KEYS`], or a name that
+/// says so (`token`, `key`, `secret`, `password`, `signature`, `code`,
+/// `credential`).
+fn is_secret_query_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_QUERY_KEYS.contains(&key.as_str())
+        || SECRET_KEYS.contains(&key.as_str())
+        || [
+            "token",
+            "key",
+            "secret",
+            "password",
+            "signature",
+            "code",
+            "credential",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// `query` (without `?`) with the values of its secret parameters masked:
+/// `comp=list&sig=x` is shown as `comp=list&sig=***`.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if is_secret_query_key(key) && !value.is_empty() => {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A URL's user info and the values of its secret query parameters (SAS
+/// signatures, tokens) are secrets: `https://u:p@host/c?comp=x&sig=y` is
+/// shown as `https://***@host/c?comp=x&sig=***`. The rest of the query
+/// stays, so that an error (a test-proxy mismatch) shows what differed.
 pub(crate) fn redact_url(value: &str) -> String {
     let Some((scheme, rest)) = value.split_once("://") else {
         return value.to_owned();
     };
     let (rest, query) = match rest.split_once('?') {
-        Some((rest, _)) => (rest, "?***"),
-        None => (rest, ""),
+        Some((rest, query)) => (rest, format!("?{}", redact_query(query))),
+        None => (rest, String::new()),
     };
     let rest = match rest.split_once('/') {
         Some((authority, path)) => (authority, format!("/{path}")),
@@ -176,17 +221,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_lose_their_query_and_user_info() {
+    fn urls_lose_their_secret_query_values_and_user_info() {
         assert_eq!(
             redact_url("http://127.0.0.1:9/b?sig=SECRET&sv=1"),
-            "http://127.0.0.1:9/b?***"
+            "http://127.0.0.1:9/b?sig=***&sv=1"
+        );
+        assert_eq!(
+            redact_url(
+                "https://a.blob.core.windows.net/c/b?sv=2026-04-06&ss=b&srt=sco&sp=rl&se=2026-12-02T00%3A00%3A00Z&st=2026-12-01&skoid=OID&sktid=TID&spr=https&sig=S%3D&comp=list&nonce=42&access_token=T&api-key=K&empty="
+            ),
+            "https://a.blob.core.windows.net/c/b?sv=2026-04-06&ss=b&srt=sco&sp=rl&se=***&st=***&skoid=***&sktid=***&spr=https&sig=***&comp=list&nonce=42&access_token=***&api-key=***&empty="
         );
         assert_eq!(redact_url("https://user:pw@host/c"), "https://***@host/c");
         assert_eq!(redact_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(redact_url("1024"), "1024");
         assert_eq!(
             redact_urls("error sending request for url (http://h/b?sig=S): refused"),
-            "error sending request for url (http://h/b?***): refused"
+            "error sending request for url (http://h/b?sig=***): refused"
         );
     }
 
@@ -206,7 +257,7 @@ mod tests {
         );
         assert_eq!(
             redact_text("invalid value 'https://user:secret@h/p?sig=S' for '--url'"),
-            "invalid value 'https://***@h/p?***' for '--url'"
+            "invalid value 'https://***@h/p?sig=***' for '--url'"
         );
         remember_secret("hunter2-password-value");
         assert_eq!(

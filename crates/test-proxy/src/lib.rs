@@ -30,12 +30,14 @@ mod matcher;
 mod recording;
 mod service;
 mod store;
+mod tls;
 
 pub use error::ProxyError;
 pub use listen::{Config, ListenUrl, TestProxy};
 pub use matcher::Matcher;
 pub use recording::{Entry, Headers, Recording};
 pub use store::SessionCounts;
+pub use tls::{Certificate, CertificateAndKey};
 
 /// Encodings the protocol uses, for clients and tests.
 pub mod encoding {

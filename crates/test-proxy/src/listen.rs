@@ -12,15 +12,24 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use crate::service::{Shared, handle};
 use crate::store::{SessionCounts, Store};
+use crate::tls::{self, Certificate};
 
-/// One listener: `http://HOST:PORT` (port 0 picks a free one).
+/// How long a client may take for its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One listener: `http://HOST:PORT` or `https://HOST:PORT` (port 0 picks a
+/// free one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenUrl {
+    /// `https`: TLS with the configured [`Certificate`].
+    pub https: bool,
     /// The host as given (`localhost`, `127.0.0.1`, `0.0.0.0`, `*`, `[::1]`).
     pub host: String,
     /// The port (0: any free port).
@@ -28,8 +37,8 @@ pub struct ListenUrl {
 }
 
 impl ListenUrl {
-    /// Parses `http://HOST[:PORT][/]` (ASP.NET's `--urls` entries); `https`
-    /// is refused: this build has no TLS.
+    /// Parses `http://HOST[:PORT][/]` or `https://HOST[:PORT][/]`
+    /// (ASP.NET's `--urls` entries; the default ports are 80 and 443).
     pub fn parse(text: &str) -> Result<ListenUrl, String> {
         let trimmed = text.trim().trim_end_matches('/');
         let Some((scheme, authority)) = trimmed.split_once("://") else {
@@ -37,24 +46,24 @@ impl ListenUrl {
                 "'{text}' is not a URL; expected e.g. http://127.0.0.1:5000"
             ));
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "http" => {}
-            "https" => {
-                return Err(format!(
-                    "'{text}': HTTPS listeners are not supported by this build (no TLS); use http://"
-                ));
-            }
-            _ => return Err(format!("'{text}': expected an http:// URL")),
-        }
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(format!("'{text}': expected an http:// or https:// URL")),
+        };
+        let default_port = if https { "443" } else { "80" };
         let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
             let (host, after) = rest
                 .split_once(']')
                 .ok_or_else(|| format!("'{text}': unclosed '['"))?;
-            (host.to_owned(), after.strip_prefix(':').unwrap_or("80"))
+            (
+                host.to_owned(),
+                after.strip_prefix(':').unwrap_or(default_port),
+            )
         } else {
             match authority.rsplit_once(':') {
                 Some((host, port)) => (host.to_owned(), port),
-                None => (authority.to_owned(), "80"),
+                None => (authority.to_owned(), default_port),
             }
         };
         if host.is_empty() {
@@ -63,7 +72,7 @@ impl ListenUrl {
         let port = port
             .parse()
             .map_err(|_| format!("'{text}': '{port}' is not a port"))?;
-        Ok(ListenUrl { host, port })
+        Ok(ListenUrl { https, host, port })
     }
 
     fn address(&self) -> Result<IpAddr, String> {
@@ -87,6 +96,13 @@ pub struct Config {
     pub storage_location: PathBuf,
     /// Threads serving requests (default: the number of CPUs).
     pub threads: usize,
+    /// What `https://` listeners serve (default: a self-signed certificate
+    /// generated at start-up).
+    pub certificate: Certificate,
+    /// Record mode accepts any upstream certificate (the real proxy's
+    /// `--insecure`); by default upstream certificates are checked against
+    /// the system's roots.
+    pub insecure_upstream: bool,
 }
 
 impl Config {
@@ -94,11 +110,14 @@ impl Config {
     pub fn loopback(port: u16) -> Config {
         Config {
             urls: vec![ListenUrl {
+                https: false,
                 host: "127.0.0.1".to_owned(),
                 port,
             }],
             storage_location: std::env::current_dir().unwrap_or_default(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            certificate: Certificate::SelfSigned,
+            insecure_upstream: false,
         }
     }
 
@@ -124,6 +143,7 @@ pub struct TestProxy {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
+    certificate_der: Option<Vec<u8>>,
 }
 
 impl TestProxy {
@@ -139,6 +159,12 @@ impl TestProxy {
         let mut listeners = Vec::new();
         let mut urls = Vec::new();
         let mut addresses = Vec::new();
+        let (acceptor, certificate_der) = if config.urls.iter().any(|url| url.https) {
+            let (server, served) = tls::listener_config(&config.certificate)?;
+            (Some(TlsAcceptor::from(server)), Some(served))
+        } else {
+            (None, None)
+        };
         for url in &config.urls {
             let ip = url.address().map_err(invalid)?;
             let listener = std::net::TcpListener::bind((ip, url.port))?;
@@ -149,12 +175,19 @@ impl TestProxy {
             } else {
                 url.host.clone()
             };
-            urls.push(format!("http://{host}:{}", address.port()));
+            let scheme = if url.https { "https" } else { "http" };
+            urls.push(format!("{scheme}://{host}:{}", address.port()));
             addresses.push(address);
-            listeners.push(listener);
+            listeners.push((listener, url.https.then(|| acceptor.clone()).flatten()));
         }
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls::upstream_config(config.insecure_upstream)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let upstream = {
             let _guard = runtime.enter();
             Client::builder(TokioExecutor::new()).build(connector)
@@ -164,10 +197,10 @@ impl TestProxy {
             upstream,
         });
         let (shutdown, stopping) = watch::channel(false);
-        for listener in listeners {
+        for (listener, acceptor) in listeners {
             let _guard = runtime.enter();
             let listener = TcpListener::from_std(listener)?;
-            runtime.spawn(accept(listener, shared.clone(), stopping.clone()));
+            runtime.spawn(accept(listener, acceptor, shared.clone(), stopping.clone()));
         }
         Ok(TestProxy {
             urls,
@@ -175,7 +208,14 @@ impl TestProxy {
             shared,
             shutdown,
             runtime: Some(runtime),
+            certificate_der,
         })
+    }
+
+    /// The certificate the `https://` listeners serve (DER), if any; e.g.
+    /// the generated one, for a client that trusts exactly it.
+    pub fn certificate_der(&self) -> Option<&[u8]> {
+        self.certificate_der.as_deref()
     }
 
     /// The listeners' URLs with their real ports, e.g. `http://127.0.0.1:5000`.
@@ -272,7 +312,12 @@ impl Drop for TestProxy {
     }
 }
 
-async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch::Receiver<bool>) {
+async fn accept(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    mut stopping: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -285,21 +330,42 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stopping: watch:
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
-        let mut stopping = stopping.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(shared.clone(), request));
-            let connection = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
-                }
+        let stopping = stopping.clone();
+        match &acceptor {
+            None => {
+                tokio::spawn(serve(stream, shared, stopping));
             }
-        });
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A failed or stalled handshake closes this connection only.
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        serve(stream, shared, stopping).await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Serves one connection (plain or TLS) until it closes or the server stops.
+async fn serve<S>(stream: S, shared: Arc<Shared>, mut stopping: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| handle(shared.clone(), request));
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+        }
     }
 }
 
@@ -313,17 +379,17 @@ mod tests {
         assert_eq!(
             urls[0],
             ListenUrl {
+                https: false,
                 host: "localhost".into(),
                 port: 5000
             }
         );
         assert_eq!(urls[1].port, 0);
         assert_eq!(ListenUrl::parse("http://[::1]:9000").unwrap().host, "::1");
-        assert!(
-            ListenUrl::parse("https://localhost:5001")
-                .unwrap_err()
-                .contains("HTTPS")
-        );
+        let https = ListenUrl::parse("https://localhost:5001").unwrap();
+        assert!(https.https && https.port == 5001);
+        assert_eq!(ListenUrl::parse("https://localhost").unwrap().port, 443);
+        assert!(ListenUrl::parse("ftp://localhost").is_err());
         assert!(ListenUrl::parse("localhost:5000").is_err());
         assert!(ListenUrl::parse("http://h:x").is_err());
         assert!(Config::parse_urls(";").is_err());

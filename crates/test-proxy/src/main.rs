@@ -6,6 +6,8 @@
 //! test-proxy --urls "http://127.0.0.1:0"       # a free port
 //! test-proxy start -u --storage-location . -- --urls "http://localhost:5000"
 //! ASPNETCORE_URLS=http://127.0.0.1:9000 test-proxy
+//! test-proxy --urls "http://127.0.0.1:5000;https://127.0.0.1:5001"   # self-signed
+//! test-proxy --urls https://localhost:5001 --certificate cert.pem --certificate-key key.pem
 //! ```
 //!
 //! Prints `Now listening on: URL` per listener, then serves until Ctrl-C.
@@ -14,7 +16,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use test_proxy::{Config, TestProxy};
+use test_proxy::{Certificate, Config, TestProxy};
+
+/// Kestrel's certificate settings, as the real proxy is given its
+/// certificate (`ASPNETCORE_Kestrel__Certificates__Default__Path`, with
+/// `__KeyPath` for PEM or `__Password` for PFX).
+const KESTREL_CERTIFICATE: &str = "ASPNETCORE_Kestrel__Certificates__Default__Path";
+const KESTREL_KEY: &str = "ASPNETCORE_Kestrel__Certificates__Default__KeyPath";
 
 /// A record/playback server compatible with the Azure SDK test proxy.
 #[derive(Parser, Debug)]
@@ -38,9 +46,22 @@ struct Cli {
     #[arg(short = 'u', long)]
     universal: bool,
 
-    /// Accepted for compatibility (upstream TLS is not built in).
+    /// Allow insecure upstream SSL certs: record mode accepts any
+    /// certificate of an https:// service (the real proxy's `--insecure`).
     #[arg(short = 'i', long)]
     insecure: bool,
+
+    /// The PEM certificate (chain) the https:// listeners serve (default:
+    /// ASPNETCORE_Kestrel__Certificates__Default__Path, else a self-signed
+    /// certificate for localhost generated at start-up).
+    #[arg(long, value_name = "PEM")]
+    certificate: Option<PathBuf>,
+
+    /// The PEM private key of --certificate (default:
+    /// ASPNETCORE_Kestrel__Certificates__Default__KeyPath, else the
+    /// certificate's own file).
+    #[arg(long, value_name = "PEM")]
+    certificate_key: Option<PathBuf>,
 
     /// Threads serving requests (default: the number of CPUs).
     #[arg(long, value_name = "N")]
@@ -85,6 +106,26 @@ fn main() -> ExitCode {
     if let Some(threads) = cli.threads {
         config.threads = threads.max(1);
     }
+    config.insecure_upstream = cli.insecure;
+    let env_path = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    let certificate = cli.certificate.or_else(|| env_path(KESTREL_CERTIFICATE));
+    let key = cli.certificate_key.or_else(|| env_path(KESTREL_KEY));
+    config.certificate = match (certificate, key) {
+        (Some(certificate), key) => Certificate::Pem {
+            key: key.unwrap_or_else(|| certificate.clone()),
+            certificate,
+        },
+        (None, Some(_)) => {
+            return usage(
+                "--certificate-key needs --certificate (the PEM certificate it belongs to)",
+            );
+        }
+        (None, None) => Certificate::SelfSigned,
+    };
     let proxy = match TestProxy::start(config) {
         Ok(proxy) => proxy,
         Err(error) => {

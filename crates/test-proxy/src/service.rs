@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 
@@ -20,7 +21,7 @@ use crate::recording::{Entry, Headers, Recording, first_header};
 use crate::store::{InMemory, Store, Stored};
 
 /// The upstream client of record mode.
-pub(crate) type Upstream = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type Upstream = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Redirects followed in record mode before giving up.
 const MAX_REDIRECTS: usize = 10;
@@ -514,11 +515,14 @@ async fn record(shared: &Shared, request: Request<Incoming>) -> Outcome {
                 "The upstream URI {target_uri} is not valid: {error}"
             ))
         })?;
-        if parsed.scheme_str() != Some("http") {
-            return Err(ProxyError::Unexpected(format!(
-                "cannot forward to {target_uri}: this server forwards to http:// services only (it is built without TLS)"
-            )));
-        }
+        let scheme = match parsed.scheme_str() {
+            Some(scheme @ ("http" | "https")) => scheme.to_owned(),
+            _ => {
+                return Err(ProxyError::bad_request(format!(
+                    "cannot forward to {target_uri}: the upstream is an http:// or https:// URL"
+                )));
+            }
+        };
         let mut upstream = Request::builder()
             .method(method.clone())
             .uri(parsed.clone());
@@ -556,7 +560,8 @@ async fn record(shared: &Shared, request: Request<Incoming>) -> Outcome {
             })?
             .map_err(|error| {
                 ProxyError::Unexpected(format!(
-                    "upstream request {method} {target_uri} failed: {error}"
+                    "upstream request {method} {target_uri} failed: {}",
+                    error_chain(&error)
                 ))
             })?;
         let status = response.status();
@@ -579,7 +584,7 @@ async fn record(shared: &Shared, request: Request<Incoming>) -> Outcome {
                         .authority()
                         .map_or("", |authority| authority.as_str());
                     format!(
-                        "http://{authority}{}",
+                        "{scheme}://{authority}{}",
                         if location.starts_with('/') {
                             location
                         } else {
@@ -727,6 +732,22 @@ async fn playback(shared: &Shared, request: Request<Incoming>) -> Outcome {
         }
     }
     Ok(response)
+}
+
+/// An error and its sources, `: `-joined (hyper's client errors say what
+/// went wrong, e.g. a certificate check, only in their sources).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

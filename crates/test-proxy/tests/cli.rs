@@ -86,11 +86,50 @@ fn listeners_as_the_real_proxy_takes_them() {
     assert!(is_alive(&env.urls[0]));
 }
 
+/// `--urls "http://...;https://..."`: both listeners, the https one with a
+/// self-signed certificate generated at start-up; a certificate file that
+/// cannot be read fails the start (exit 1) naming it.
+#[test]
+fn https_listeners_serve_a_generated_or_given_certificate() {
+    let both = start(
+        &["--urls", "http://127.0.0.1:0;https://127.0.0.1:0"],
+        None,
+        2,
+    );
+    assert!(
+        both.urls[0].starts_with("http://127.0.0.1:"),
+        "{:?}",
+        both.urls
+    );
+    assert!(
+        both.urls[1].starts_with("https://127.0.0.1:"),
+        "{:?}",
+        both.urls
+    );
+    assert!(is_alive(&both.urls[0]));
+    let output = Command::new(env!("CARGO_BIN_EXE_test-proxy"))
+        .args(["--urls", "https://127.0.0.1:0"])
+        .env(
+            "ASPNETCORE_Kestrel__Certificates__Default__Path",
+            "/nonexistent/cert.pem",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/cert.pem"), "{stderr}");
+}
+
 #[test]
 fn bad_listeners_are_usage_errors() {
     for args in [
         &["--urls", "ftp://127.0.0.1:0"][..],
-        &["--urls", "https://127.0.0.1:0"],
+        &[
+            "--urls",
+            "https://127.0.0.1:0",
+            "--certificate-key",
+            "key.pem",
+        ],
         &["--", "--bogus"],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_test-proxy"))

@@ -108,8 +108,20 @@ mod tempdir {
 
 impl Fixture {
     async fn new() -> Fixture {
+        Fixture::with(false, false).await
+    }
+
+    /// `https_upstream`: the fake service speaks TLS with a fresh
+    /// self-signed certificate; `insecure_upstream`: the proxy's
+    /// `--insecure`.
+    async fn with(https_upstream: bool, insecure_upstream: bool) -> Fixture {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let upstream = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if https_upstream { "https" } else { "http" };
+        let upstream = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let acceptor = https_upstream.then(|| {
+            let certificate = test_proxy::CertificateAndKey::self_signed().unwrap();
+            tokio_rustls::TlsAcceptor::from(certificate.server_config().unwrap())
+        });
         let upstream_requests = Arc::new(AtomicU64::new(0));
         let count = upstream_requests.clone();
         tokio::spawn(async move {
@@ -118,11 +130,24 @@ impl Fixture {
                     return;
                 };
                 let count = count.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| service(request, count.clone()));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    match acceptor {
+                        None => {
+                            let _ = http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                        Some(acceptor) => {
+                            let Ok(stream) = acceptor.accept(stream).await else {
+                                return;
+                            };
+                            let _ = http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                    }
                 });
             }
         });
@@ -130,6 +155,7 @@ impl Fixture {
         let mut config = Config::loopback(0);
         config.storage_location = storage.0.clone();
         config.threads = 2;
+        config.insecure_upstream = insecure_upstream;
         let proxy = TestProxy::start(config).unwrap();
         let proxy_address = proxy.addresses()[0];
         Fixture {
@@ -673,4 +699,35 @@ async fn file_recordings_write_the_format_and_play_back() {
         .await;
     assert_eq!(status, 404);
     assert_eq!(headers["x-request-mismatch"], "true");
+}
+
+/// Check 9, the upstream side: record mode forwards to an `https://`
+/// service; its self-signed certificate fails the check (the recording
+/// gets the error, naming the certificate) unless the proxy runs with
+/// `--insecure`, and then the response is recorded and plays back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstreams_are_checked_unless_insecure() {
+    let strict = Fixture::with(true, false).await;
+    assert!(strict.upstream.starts_with("https://"));
+    let id = strict.start_recording().await;
+    let (status, headers, _) = strict
+        .proxied("record", &id, "GET", "/multi", &[], b"")
+        .await;
+    assert_eq!(status, 500);
+    let reason = headers["x-request-exception-error"].to_str().unwrap();
+    let reason = String::from_utf8(base64_decode(reason).unwrap()).unwrap();
+    assert!(reason.contains("certificate"), "{reason}");
+    assert_eq!(strict.upstream_requests.load(Ordering::SeqCst), 0);
+    strict.proxy.stop();
+
+    let insecure = Fixture::with(true, true).await;
+    let (playback, recorded) = insecure.record(&[("GET", "/multi")]).await;
+    assert_eq!(recorded[0].0, 200);
+    assert_eq!(&recorded[0].2[..], b"multi");
+    let (status, _, body) = insecure
+        .proxied("playback", &playback, "GET", "/multi", &[], b"")
+        .await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b"multi"[..]));
+    assert_eq!(insecure.upstream_requests.load(Ordering::SeqCst), 1);
+    insecure.proxy.stop();
 }

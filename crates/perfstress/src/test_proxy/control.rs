@@ -1,11 +1,12 @@
 //! The framework's calls to a test proxy's control endpoints
 //! (`/record/start`, `/record/stop`, `/playback/start`, `/playback/stop`):
-//! a minimal HTTP/1.1 client over one TCP connection per call, so that the
-//! framework needs no HTTP stack of its own.
+//! a minimal HTTP/1.1 client over one TCP (or, feature `tls`, TLS)
+//! connection per call, so that the framework needs no HTTP stack of its
+//! own.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -37,14 +38,16 @@ impl ControlResponse {
 
 /// `POST {proxy}{path}` with `headers` and no body; any 2xx is success,
 /// anything else (or no answer) an error naming the proxy, the call and
-/// the status.
+/// the status. `insecure` (`--insecure`): an https proxy's certificate is
+/// not checked.
 pub(crate) async fn post(
     proxy: &ProxyUrl,
+    insecure: bool,
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<ControlResponse> {
     let call = format!("POST {proxy}{path}");
-    let response = tokio::time::timeout(CALL_TIMEOUT, send(proxy, path, headers))
+    let response = tokio::time::timeout(CALL_TIMEOUT, send(proxy, insecure, path, headers))
         .await
         .map_err(|_| {
             Error::new(
@@ -56,9 +59,14 @@ pub(crate) async fn post(
             )
         })?
         .map_err(|error| {
+            let hint = if proxy.scheme() == "https" && !insecure && is_certificate_error(&error) {
+                " (the proxy's certificate is not trusted: trust it, e.g. with SSL_CERT_FILE, or pass --insecure)"
+            } else {
+                ""
+            };
             Error::with_source(
                 ErrorKind::Io,
-                format!("test proxy call {call} failed"),
+                format!("test proxy call {call} failed{hint}"),
                 error,
             )
         })?;
@@ -84,19 +92,53 @@ pub(crate) async fn post(
     Ok(response)
 }
 
+/// Whether `error` is a failed certificate check.
+fn is_certificate_error(error: &std::io::Error) -> bool {
+    let text = error.to_string();
+    text.contains("certificate") || text.contains("Certificate")
+}
+
 async fn send(
     proxy: &ProxyUrl,
+    insecure: bool,
     path: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<ControlResponse> {
-    if proxy.scheme() != "http" {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "https test proxies are not supported (perfstress builds no TLS); use an http:// listener",
-        ));
-    }
-    let mut stream = TcpStream::connect((proxy.host(), proxy.port())).await?;
+    let stream = TcpStream::connect((proxy.host(), proxy.port())).await?;
     stream.set_nodelay(true)?;
+    if proxy.scheme() == "https" {
+        #[cfg(feature = "tls")]
+        {
+            let name = rustls::pki_types::ServerName::try_from(proxy.host().to_owned())
+                .map_err(|error| invalid(&format!("'{}': {error}", proxy.host())))?;
+            let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+                crate::tls::client_config(insecure),
+            ));
+            let stream = connector.connect(name, stream).await?;
+            return exchange(stream, proxy, path, headers).await;
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = insecure;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "https test proxies need perfstress's feature `tls`",
+            ));
+        }
+    }
+    exchange(stream, proxy, path, headers).await
+}
+
+/// Sends the request on `stream` and reads the whole response.
+async fn exchange<S>(
+    mut stream: S,
+    proxy: &ProxyUrl,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<ControlResponse>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n",
         proxy.authority()

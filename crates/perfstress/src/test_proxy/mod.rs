@@ -63,7 +63,7 @@ pub fn proxy_error(get: impl Fn(&str) -> Option<String>) -> Option<String> {
 /// Post setup, after the un-proxied operation: `/record/start`, then the
 /// route records.
 pub(crate) async fn start_recording(route: &TestProxyRoute) -> Result<()> {
-    let response = control::post(route.proxy(), "/record/start", &[]).await?;
+    let response = control::post(route.proxy(), route.is_insecure(), "/record/start", &[]).await?;
     let id = recording_id(route, "/record/start", &response)?;
     route.set(Some((RecordingMode::Record, id)));
     Ok(())
@@ -77,9 +77,16 @@ pub(crate) async fn start_playback(route: &TestProxyRoute) -> Result<()> {
     };
     // A failure from here on: nothing is routed any more.
     route.set(None);
-    control::post(route.proxy(), "/record/stop", &[(RECORDING_ID, &recording)]).await?;
+    control::post(
+        route.proxy(),
+        route.is_insecure(),
+        "/record/stop",
+        &[(RECORDING_ID, &recording)],
+    )
+    .await?;
     let response = control::post(
         route.proxy(),
+        route.is_insecure(),
         "/playback/start",
         &[(RECORDING_ID, &recording)],
     )
@@ -101,6 +108,7 @@ pub(crate) async fn stop(route: &TestProxyRoute) -> Result<()> {
         RecordingMode::Playback => {
             control::post(
                 route.proxy(),
+                route.is_insecure(),
                 "/playback/stop",
                 &[
                     (RECORDING_ID, active.recording_id()),
@@ -112,6 +120,7 @@ pub(crate) async fn stop(route: &TestProxyRoute) -> Result<()> {
         RecordingMode::Record => {
             control::post(
                 route.proxy(),
+                route.is_insecure(),
                 "/record/stop",
                 &[
                     (RECORDING_ID, active.recording_id()),

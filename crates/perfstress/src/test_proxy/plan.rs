@@ -25,9 +25,10 @@ pub(crate) fn proxies(
             test_name
         ));
     }
+    #[cfg(not(feature = "tls"))]
     if let Some(proxy) = proxies.iter().find(|proxy| proxy.scheme() != "http") {
         return usage(format!(
-            "test proxy {proxy}: https:// proxies are not supported (perfstress builds no TLS client for the proxy's control calls); start the proxy with an http:// listener, e.g. --urls http://127.0.0.1:5000"
+            "test proxy {proxy}: https:// proxies need perfstress's feature `tls` (this build has no TLS); enable it, or start the proxy with an http:// listener, e.g. --urls http://127.0.0.1:5000"
         ));
     }
     Ok(proxies)

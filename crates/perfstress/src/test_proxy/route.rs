@@ -146,6 +146,7 @@ pub struct TestProxyRoute {
 #[derive(Debug)]
 struct RouteInner {
     proxy: ProxyUrl,
+    insecure: bool,
     active: RwLock<Option<Arc<ActiveRoute>>>,
 }
 
@@ -156,9 +157,31 @@ impl TestProxyRoute {
         TestProxyRoute {
             inner: Arc::new(RouteInner {
                 proxy,
+                insecure: false,
                 active: RwLock::new(None),
             }),
         }
+    }
+
+    /// The same route, whose control calls to an `https://` proxy do not
+    /// check its certificate (`--insecure`; the framework sets it).
+    pub fn with_insecure(self, insecure: bool) -> Self {
+        TestProxyRoute {
+            inner: Arc::new(RouteInner {
+                proxy: self.inner.proxy.clone(),
+                insecure,
+                active: RwLock::new(self.active()),
+            }),
+        }
+    }
+
+    /// Whether the control calls skip an `https://` proxy's certificate
+    /// check (`--insecure`). A test's own client through an `https://`
+    /// proxy should do the same ([`TestContext::insecure`]).
+    ///
+    /// [`TestContext::insecure`]: crate::TestContext::insecure
+    pub fn is_insecure(&self) -> bool {
+        self.inner.insecure
     }
 
     /// The test proxy this route goes to.

@@ -272,7 +272,9 @@ fn mismatch_fails_the_run_until_a_matcher_ignores_the_difference() {
         "{}",
         output.dump()
     );
-    // (The query values are masked: the framework redacts URL queries.)
+    // The query shows (only secret parameters' values are masked), so the
+    // message says what differed.
+    assert!(output.stderr.contains("?nonce="), "{}", output.dump());
     assert!(output.stderr.contains("doesn't match"), "{}", output.dump());
     assert!(proxy.mismatches() >= 1);
     assert_eq!(
@@ -421,5 +423,56 @@ fn control_errors_follow_the_contract() {
         "",
     );
     assert_eq!(status, 400, "{head}");
+    proxy.stop();
+}
+
+/// Check 9, the proxy's side: an `https://` listener with the self-signed
+/// certificate generated at start-up. Without `--insecure` the first
+/// control call fails the certificate check (exit 1, naming the proxy and
+/// the remedy); with it the control calls and the test's own client
+/// (HttpGetTest, TLS through the framework's configuration) record and
+/// play back.
+#[test]
+fn an_https_proxy_is_trusted_only_with_insecure() {
+    let mut config = Config::loopback(0);
+    config.urls[0].https = true;
+    let proxy = TestProxy::start(config).expect("the https test proxy starts");
+    let url = proxy.urls()[0].clone();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert!(proxy.certificate_der().is_some());
+    let service = service();
+
+    let refused = http_get(&service).option("-x", format!("{url}/")).fails();
+    refused.assert_failure_reported();
+    assert!(
+        refused.stderr.contains(&format!("POST {url}/record/start"))
+            && refused.stderr.contains("certificate")
+            && refused.stderr.contains("--insecure"),
+        "{}",
+        refused.dump()
+    );
+    assert_eq!(
+        proxy.control_log(),
+        Vec::<String>::new(),
+        "no call got through"
+    );
+
+    let output = http_get(&service)
+        .option("-x", format!("{url}/"))
+        .arg("--insecure")
+        .ok();
+    assert_eq!(
+        service.stop().requests,
+        1 + 2,
+        "the refused run's direct operation, then 2 of this one\n{}",
+        output.dump()
+    );
+    assert_eq!(proxy.recorded_requests(), 1);
+    assert!(output.results("Tests").operations_per_second > 0.0);
+    assert_eq!(
+        proxy.played_back_requests(),
+        output.results("Tests").total + output.results("Warmup").total
+    );
+    assert_eq!(proxy.sessions(), SessionCounts::default());
     proxy.stop();
 }

@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{ResponseFuture, connect::Connect};
 use hyper_util::rt::TokioExecutor;
 use perfstress::test_proxy::TestProxyRoute;
 use perfstress::{Error, PerfTest, Result, TestContext};
@@ -39,6 +40,44 @@ where
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// HttpGetTest's pool: plain, or (through an `https://` test proxy) TLS
+/// with the framework's client configuration, which honours `--insecure`.
+/// Plain requests take the plain client, so the baseline is unchanged.
+enum Pool {
+    Plain(Client<HttpConnector, Empty<Bytes>>),
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>),
+}
+
+impl Pool {
+    fn new(tls: bool, insecure: bool) -> Self {
+        if !tls {
+            return Pool::Plain(pooled_client());
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(perfstress::tls::client_config(insecure))
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        Pool::Tls(Client::builder(TokioExecutor::new()).build(connector))
+    }
+
+    fn request(&self, request: http::Request<Empty<Bytes>>) -> ResponseFuture {
+        fn send<C: Connect + Clone + Send + Sync + 'static>(
+            client: &Client<C, Empty<Bytes>>,
+            request: http::Request<Empty<Bytes>>,
+        ) -> ResponseFuture {
+            client.request(request)
+        }
+        match self {
+            Pool::Plain(client) => send(client, request),
+            Pool::Tls(client) => send(client, request),
+        }
+    }
 }
 
 /// Checks the status and reads the whole body, counting the bytes without
@@ -79,7 +118,7 @@ pub(crate) async fn drain(
 /// framework records one GET per instance and plays it back.
 pub struct HttpGetTest {
     target: Target,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Pool,
     uri: Uri,
     route: Option<TestProxyRoute>,
     random_query: bool,
@@ -93,7 +132,11 @@ impl PerfTest for HttpGetTest {
     async fn new(ctx: &TestContext<HttpGetOptions>) -> Result<Self> {
         Ok(HttpGetTest {
             target: Target::new(&ctx.options().http),
-            client: pooled_client(),
+            client: Pool::new(
+                ctx.test_proxy()
+                    .is_some_and(|route| route.proxy().scheme() == "https"),
+                ctx.insecure(),
+            ),
             uri: Uri::default(),
             route: ctx.test_proxy().cloned(),
             random_query: ctx.options().random_query,
@@ -119,7 +162,12 @@ impl PerfTest for HttpGetTest {
             return self.run_random_query().await;
         }
         let response = match &self.route {
-            None => self.client.get(self.uri.clone()).await?,
+            None => {
+                let request = http::Request::get(self.uri.clone())
+                    .body(Empty::new())
+                    .map_err(|error| Error::msg(error.to_string()))?;
+                self.client.request(request).await?
+            }
             Some(route) => {
                 let mut request = http::Request::get(self.uri.clone())
                     .body(Empty::new())

@@ -14,5 +14,7 @@ mod cleanup;
 mod config;
 #[path = "tests/package.rs"]
 mod package;
+#[path = "tests/proxy.rs"]
+mod proxy;
 #[path = "tests/runs.rs"]
 mod runs;

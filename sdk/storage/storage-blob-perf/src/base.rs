@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use azure_core::credentials::TokenCredential;
 use azure_core::http::StatusCode;
-use azure_storage_blob::{BlobContainerClient, BlobServiceClient};
+use azure_storage_blob::{BlobContainerClient, BlobServiceClient, BlobServiceClientOptions};
+use perfstress::test_proxy::TestProxyRoute;
 use perfstress::{Error, ErrorKind, Result, ResultExt};
 
 use crate::config::{Account, Auth};
@@ -25,7 +26,12 @@ pub struct StorageOptions {
 
 /// The blob service client of the configured account: with the SAS (its
 /// own, or one signed with its key) in the URL, or with a token credential.
-pub fn service_client(options: &StorageOptions) -> Result<BlobServiceClient> {
+/// With `route` (the instance's test proxy, `-x`), its requests go through
+/// the route's per-retry policy: recorded, then played back.
+pub fn service_client(
+    options: &StorageOptions,
+    route: Option<&TestProxyRoute>,
+) -> Result<BlobServiceClient> {
     let account = Account::from_environment(options.endpoint.as_deref())?;
     let (url, credential) = match account.auth {
         Auth::Token => {
@@ -41,7 +47,14 @@ pub fn service_client(options: &StorageOptions) -> Result<BlobServiceClient> {
             None,
         ),
     };
-    BlobServiceClient::new(url, credential, None)
+    let mut client_options = BlobServiceClientOptions::default();
+    if let Some(route) = route {
+        client_options
+            .client_options
+            .per_try_policies
+            .push(Arc::new(route.policy()));
+    }
+    BlobServiceClient::new(url, credential, Some(client_options))
         .map_err(|error| Error::new(ErrorKind::Usage, format!("the blob endpoint: {error}")))
 }
 
@@ -109,11 +122,13 @@ pub struct ContainerBase {
 }
 
 impl ContainerBase {
-    /// The clients and container for `options`.
-    pub fn new(options: &StorageOptions) -> Result<Self> {
-        let service = service_client(options)?;
+    /// The clients and container for `options`; the operations' client
+    /// goes through `route` (the instance's test proxy) if given, the
+    /// hooks' never (setup is not recorded).
+    pub fn new(options: &StorageOptions, route: Option<&TestProxyRoute>) -> Result<Self> {
+        let service = service_client(options, route)?;
         let container = service.blob_container_client(run_container_name());
-        let hooks = service_client(options)?.blob_container_client(run_container_name());
+        let hooks = service_client(options, None)?.blob_container_client(run_container_name());
         Ok(ContainerBase {
             service,
             container,

@@ -28,8 +28,9 @@ struct DownloadBase {
 }
 
 impl DownloadBase {
-    fn new(options: &DownloadOptions) -> Result<Self> {
-        let base = ContainerBase::new(&options.storage)?;
+    fn new(ctx: &TestContext<DownloadOptions>) -> Result<Self> {
+        let options = ctx.options();
+        let base = ContainerBase::new(&options.storage, ctx.test_proxy())?;
         let blob = base.container.blob_client(BLOB_NAME);
         Ok(DownloadBase {
             base,
@@ -74,7 +75,7 @@ impl PerfTest for DownloadTest {
 
     async fn new(ctx: &TestContext<DownloadOptions>) -> Result<Self> {
         Ok(DownloadTest {
-            download: DownloadBase::new(ctx.options())?,
+            download: DownloadBase::new(ctx)?,
             sink: WriteStream::new(),
         })
     }
@@ -114,7 +115,7 @@ impl PerfTest for DownloadIntoTest {
             )
         })?;
         Ok(DownloadIntoTest {
-            download: DownloadBase::new(ctx.options())?,
+            download: DownloadBase::new(ctx)?,
             buffer: vec![0; size],
         })
     }

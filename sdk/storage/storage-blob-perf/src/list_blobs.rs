@@ -32,7 +32,7 @@ impl PerfTest for ListBlobsTest {
 
     async fn new(ctx: &TestContext<ListBlobsOptions>) -> Result<Self> {
         Ok(ListBlobsTest {
-            base: ContainerBase::new(&ctx.options().storage)?,
+            base: ContainerBase::new(&ctx.options().storage, ctx.test_proxy())?,
             count: ctx.options().count,
         })
     }

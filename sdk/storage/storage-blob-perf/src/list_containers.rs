@@ -58,8 +58,8 @@ impl PerfTest for ListContainersTest {
 
     async fn new(ctx: &TestContext<ListContainersOptions>) -> Result<Self> {
         Ok(ListContainersTest {
-            service: service_client(&ctx.options().storage)?,
-            hooks: service_client(&ctx.options().storage)?,
+            service: service_client(&ctx.options().storage, ctx.test_proxy())?,
+            hooks: service_client(&ctx.options().storage, None)?,
             count: ctx.options().num_containers,
         })
     }

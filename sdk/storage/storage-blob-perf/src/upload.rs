@@ -29,7 +29,7 @@ impl PerfTest for UploadTest {
     type Options = UploadOptions;
 
     async fn new(ctx: &TestContext<UploadOptions>) -> Result<Self> {
-        let base = ContainerBase::new(&ctx.options().storage)?;
+        let base = ContainerBase::new(&ctx.options().storage, ctx.test_proxy())?;
         let blob = base
             .container
             .blob_client(&format!("upload-{}", ctx.parallel_index()));

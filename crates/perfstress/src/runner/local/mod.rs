@@ -107,7 +107,7 @@ impl<D: Driver> LocalStages<D> {
             .map(|parallel_index| {
                 plan.test_proxy_for(parallel_index)
                     .cloned()
-                    .map(TestProxyRoute::new)
+                    .map(|proxy| TestProxyRoute::new(proxy).with_insecure(plan.insecure))
             })
             .collect();
         let contexts = (share.first_index..share.first_index + share.count)
