@@ -66,6 +66,19 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Ok(matches) => matches,
         Err(error) => return print_clap_error(error),
     };
+    // `--join ADDR`: the coordinator sends the test and its options.
+    if first.subcommand().is_none()
+        && let Ok(Some(_)) = first.try_get_one::<String>("join")
+    {
+        let global = match GlobalOptions::from_arg_matches(&first) {
+            Ok(global) => global,
+            Err(error) => return print_clap_error(error),
+        };
+        return match crate::runner::join(args[0].clone(), &global) {
+            Ok(args) => run(args),
+            Err(outcome) => outcome,
+        };
+    }
     let Some((test_name, test_args)) = first.subcommand() else {
         return match options_without_test(&first) {
             None => {

@@ -17,6 +17,8 @@ mod hardening;
 #[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;
+#[path = "tests/hosts.rs"]
+mod hosts;
 #[path = "tests/interrupt.rs"]
 mod interrupt;
 #[path = "tests/latency.rs"]

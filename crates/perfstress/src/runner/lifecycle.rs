@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metrics::{
-    Comparison, FailureRecord, Iterations, PhaseEnd, PhaseMeasurement, PhaseResults, RunRecord,
+    Comparison, FailureRecord, HostPart, HostResults, Iterations, PhaseEnd, PhaseMeasurement, PhaseResults, RunRecord,
     RunSummary, StatusSample, ThresholdResult, TickReport, Timeline,
 };
 use crate::outcome::Outcome;
@@ -47,6 +47,10 @@ pub(crate) trait Stages {
     fn finish(&mut self) {}
     /// Seconds spent coordinating processes, by what, for the results file.
     fn coordination(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+    /// The hosts of a run across hosts, with what each measured.
+    fn hosts(&self) -> Vec<HostPart> {
         Vec::new()
     }
 }
@@ -168,6 +172,20 @@ impl<'a> Lifecycle<'a> {
             run,
             failures: std::mem::take(&mut self.failures),
             coordination_seconds: stages.coordination().into_iter().collect(),
+            hosts: stages
+                .hosts()
+                .into_iter()
+                .map(|part| {
+                    let run = part.run.clone().map(|measurement| {
+                        let ended = match part.lost {
+                            Some(_) => PhaseEnd::Failed,
+                            None => PhaseEnd::Completed,
+                        };
+                        PhaseResults::new(self.plan, Phase::Run, measurement, ended)
+                    });
+                    HostResults { part, run }
+                })
+                .collect(),
             thresholds,
             outcome,
             record,
