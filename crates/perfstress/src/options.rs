@@ -192,8 +192,13 @@ pub struct GlobalOptions {
     /// for `--hosts N` hosts started with `--join`, which run the
     /// instances; this process runs none. Needs a join token
     /// (`--token-file` or `PERFSTRESS_JOIN_TOKEN`).
-    #[arg(long, value_name = "ADDR", requires = "hosts", conflicts_with = "shard",
-          env = "PERFSTRESS_LISTEN")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "hosts",
+        conflicts_with = "shard",
+        env = "PERFSTRESS_LISTEN"
+    )]
     pub listen: Option<String>,
 
     /// With --listen: the number of hosts the run waits for; `--parallel`
@@ -216,7 +221,12 @@ pub struct GlobalOptions {
     /// With --join: the name this host goes by in the run (default: the
     /// machine's host name and this process's id). Two hosts of one run
     /// may not share a name.
-    #[arg(long, value_name = "NAME", requires = "join", env = "PERFSTRESS_HOST_ID")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "join",
+        env = "PERFSTRESS_HOST_ID"
+    )]
     pub host_id: Option<String>,
 
     /// With --listen or --join: read the join token from PATH (its first

@@ -113,6 +113,9 @@ pub(crate) struct Plan {
     pub(crate) segment: ProcessShare,
     /// `--shard I/N`.
     pub(crate) shard: Option<crate::options::Shard>,
+    /// A `--shard` run's command line (secrets masked), for `merge`;
+    /// set by the runner, which has it.
+    pub(crate) shard_arguments: Vec<String>,
 }
 
 /// A run coordinated across hosts (`--listen`, `--hosts`).
@@ -248,6 +251,7 @@ impl Plan {
             coordinate,
             segment,
             shard: global.shard.filter(|_| global.perfstress_host.is_none()),
+            shard_arguments: Vec::new(),
             duration: global.duration,
             warmup: global.warmup,
             sync: global.sync,
@@ -348,10 +352,9 @@ fn segment(global: &GlobalOptions) -> Result<(ProcessShare, Option<Coordinate>),
             Some((first.parse::<usize>().ok()?, count.parse::<usize>().ok()?))
         });
         return match parsed {
-            Some((first_index, count)) if count >= 1 && first_index + count <= parallel => Ok((
-                ProcessShare { first_index, count },
-                None,
-            )),
+            Some((first_index, count)) if count >= 1 && first_index + count <= parallel => {
+                Ok((ProcessShare { first_index, count }, None))
+            }
             _ => usage(format!("bad host specification '{spec}'")),
         };
     }

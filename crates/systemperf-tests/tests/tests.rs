@@ -14,11 +14,11 @@ mod failures;
 mod gates;
 #[path = "tests/hardening.rs"]
 mod hardening;
+#[path = "tests/hosts.rs"]
+mod hosts;
 #[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;
-#[path = "tests/hosts.rs"]
-mod hosts;
 #[path = "tests/interrupt.rs"]
 mod interrupt;
 #[path = "tests/latency.rs"]

@@ -61,6 +61,9 @@ pub(crate) struct TestResults {
     /// `--shard I/N`: which segment of the run this is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) shard: Option<String>,
+    /// `--shard`: what `<runner> merge` needs to merge the shards exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) merge_input: Option<MergeInput>,
     /// With --latency: the timed run's latency (service time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) latency: Option<LatencyResults>,
@@ -160,6 +163,16 @@ pub(crate) struct InstanceResults {
     pub(crate) last_completion_seconds: f64,
 }
 
+/// A `--shard` run's command line (secrets masked) and its timed run's
+/// measurement (every instance, the HdrHistograms, the errors).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub(crate) struct MergeInput {
+    /// The arguments after the program name.
+    pub(crate) arguments: Vec<String>,
+    /// The timed run as measured.
+    pub(crate) measurement: crate::metrics::PhaseMeasurement,
+}
+
 /// One host of a run across hosts, in the results file.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct HostFigures {
@@ -204,7 +217,10 @@ impl From<&crate::metrics::HostResults> for HostFigures {
             ],
             clock_offset_ms: ms(part.host.clock.offset_nanos as f64),
             clock_offset_uncertainty_ms: ms(part.host.clock.uncertainty().as_nanos() as f64),
-            operations_per_second: host.run.as_ref().map(|run| run.summary.operations_per_second),
+            operations_per_second: host
+                .run
+                .as_ref()
+                .map(|run| run.summary.operations_per_second),
             total_operations: host.run.as_ref().map(|run| run.summary.total_operations),
             cpu_seconds: host.run.as_ref().and_then(|run| run.cpu_seconds),
             latency: host
@@ -254,6 +270,13 @@ impl TestResults {
             shard: plan
                 .shard
                 .map(|shard| format!("{}/{}", shard.index, shard.count)),
+            merge_input: summary
+                .shard_measurement
+                .clone()
+                .map(|measurement| MergeInput {
+                    arguments: plan.shard_arguments.clone(),
+                    measurement,
+                }),
             latency: run.latency.as_ref().map(|latency| LatencyResults {
                 clock_resolution_ns: latency.clock_resolution_ns,
                 ..LatencyResults::from(&latency.service)
@@ -382,6 +405,7 @@ mod tests {
             coordination_seconds: Default::default(),
             hosts: Vec::new(),
             shard: None,
+            merge_input: None,
             latency: None,
             corrected_latency: None,
             target_rate: None,

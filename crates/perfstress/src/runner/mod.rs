@@ -42,7 +42,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             return Outcome::Usage;
         }
     };
-    let plan = match Plan::new(entry, &invocation.global, &invocation.matches) {
+    let mut plan = match Plan::new(entry, &invocation.global, &invocation.matches) {
         Ok(plan) => plan,
         Err(error) => {
             console.error(&format!("error: {error}"));
@@ -55,6 +55,12 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     // A joined host: the coordinator reports and writes the results.
     if invocation.global.perfstress_host.is_some() {
         return process::host::run_host(plan, &invocation.args);
+    }
+    if plan.shard.is_some() {
+        plan.shard_arguments = invocation.args[1..]
+            .iter()
+            .map(|arg| crate::redact::redact_text(&arg.to_string_lossy()))
+            .collect();
     }
     let join_token = match plan.coordinate {
         Some(_) => match process::host::join_token(&invocation.global) {

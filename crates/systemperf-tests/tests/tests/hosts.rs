@@ -53,7 +53,12 @@ fn children_of(pid: u32) -> Vec<u32> {
         };
         // pid (comm) state ppid ...
         let after = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or("");
-        if after.split(' ').nth(1).and_then(|ppid| ppid.parse::<u32>().ok()) == Some(pid) {
+        if after
+            .split(' ')
+            .nth(1)
+            .and_then(|ppid| ppid.parse::<u32>().ok())
+            == Some(pid)
+        {
             children.push(child);
         }
     }
@@ -119,7 +124,10 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
     let total = json["total_operations"].as_u64().unwrap();
     assert_eq!(output.results("Tests").total, total);
     let hosts = json["hosts"].as_array().unwrap();
-    let names: Vec<&str> = hosts.iter().map(|host| host["host"].as_str().unwrap()).collect();
+    let names: Vec<&str> = hosts
+        .iter()
+        .map(|host| host["host"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["h2", "h3", "h4"]);
     let shares: Vec<Vec<u64>> = hosts
         .iter()
@@ -135,7 +143,10 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
     assert_eq!(shares, [vec![0, 1], vec![2, 3], vec![4, 5]]);
     for (host, n) in hosts.iter().zip(2..) {
         assert!(
-            host["address"].as_str().unwrap().starts_with(&format!("127.0.0.{n}:")),
+            host["address"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("127.0.0.{n}:")),
             "{host}"
         );
         assert!(host["clock_offset_uncertainty_ms"].as_f64().unwrap() >= 0.0);
@@ -180,12 +191,21 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
         })
         .sum::<f64>()
         / count as f64;
-    assert_close(latency["mean_ms"].as_f64().unwrap(), weighted_mean, 1e-6, "mean");
+    assert_close(
+        latency["mean_ms"].as_f64().unwrap(),
+        weighted_mean,
+        1e-6,
+        "mean",
+    );
     let coordination = &json["coordination_seconds"];
     for figure in ["join", "clock_probes", "clock_offset_uncertainty_max"] {
         assert!(coordination[figure].as_f64().is_some(), "{json}");
     }
-    assert!(output.stdout.contains("Worst clock offset uncertainty"), "{}", output.dump());
+    assert!(
+        output.stdout.contains("Worst clock offset uncertainty"),
+        "{}",
+        output.dump()
+    );
 }
 
 /// A host killed with SIGKILL mid-run: the coordinator names it (host,
@@ -219,14 +239,25 @@ fn a_killed_host_is_reported_and_nothing_is_left_running() {
         let lost = format!("host h3 (pid {victim} at 127.0.0.3:");
         assert!(output.stderr.contains(&lost), "{}", output.dump());
         assert!(
-            output.stderr.contains("lost its connection") && output.stderr.contains("after interval"),
+            output.stderr.contains("lost its connection")
+                && output.stderr.contains("after interval"),
             "{}",
             output.dump()
         );
         if continue_on_error {
             output.assert_outcome(Outcome::Success);
-            assert!(output.stderr.contains("going on without it (--continue-on-error)"), "{}", output.dump());
-            assert!(output.stdout.contains("lost after interval"), "{}", output.dump());
+            assert!(
+                output
+                    .stderr
+                    .contains("going on without it (--continue-on-error)"),
+                "{}",
+                output.dump()
+            );
+            assert!(
+                output.stdout.contains("lost after interval"),
+                "{}",
+                output.dump()
+            );
         } else {
             output.assert_outcome(Outcome::Failed);
         }
@@ -268,8 +299,17 @@ fn a_wrong_token_is_refused_without_saying_whether_a_run_exists() {
     closer.join().unwrap();
     nobody.assert_outcome(Outcome::Failed);
     let message = |output: &Output, address: &str| output.stderr.replace(address, "ADDR");
-    assert_eq!(message(&wrong, &address), message(&nobody, &stranger_address));
-    assert!(wrong.stderr.contains("the join token is wrong, or no run is waiting"), "{}", wrong.dump());
+    assert_eq!(
+        message(&wrong, &address),
+        message(&nobody, &stranger_address)
+    );
+    assert!(
+        wrong
+            .stderr
+            .contains("the join token is wrong, or no run is waiting"),
+        "{}",
+        wrong.dump()
+    );
 
     let right = host(&address, 4, TOKEN).start();
     let output = coordinating.finish();
@@ -295,7 +335,9 @@ fn missing_and_duplicate_hosts_are_named() {
     let duplicate = host(&address, 2, TOKEN).run();
     duplicate.assert_outcome(Outcome::Failed);
     assert!(
-        duplicate.stderr.contains("refused this host: a host named 'h2' has joined already"),
+        duplicate
+            .stderr
+            .contains("refused this host: a host named 'h2' has joined already"),
         "{}",
         duplicate.dump()
     );
@@ -316,12 +358,156 @@ fn missing_and_duplicate_hosts_are_named() {
         .parallel(2)
         .env_remove("PERFSTRESS_JOIN_TOKEN")
         .outcome(Outcome::Usage);
-    assert!(output.stderr.contains("PERFSTRESS_JOIN_TOKEN"), "{}", output.dump());
+    assert!(
+        output.stderr.contains("PERFSTRESS_JOIN_TOKEN"),
+        "{}",
+        output.dump()
+    );
     let output = runner()
         .arg("--join")
         .arg("127.0.0.1:1")
         .arg("SleepTest")
         .env("PERFSTRESS_JOIN_TOKEN", TOKEN)
         .outcome(Outcome::Usage);
-    assert!(output.stderr.contains("--join takes no test"), "{}", output.dump());
+    assert!(
+        output.stderr.contains("--join takes no test"),
+        "{}",
+        output.dump()
+    );
+}
+
+/// `--shard 0/3`, `1/3`, `2/3` started independently, then `merge`: the
+/// merged file is one run of `--parallel 6` (every parallel index once,
+/// ops/s the results math over all instances, the histograms merged),
+/// and a single run of the same total agrees with it.
+#[test]
+fn shards_merge_into_one_run() {
+    let _timing = timing_sensitive();
+    let shard = |index: usize, results: &TempPath| {
+        systemperf("SleepTest")
+            .option("--initial-delay-ms", 100)
+            .parallel(6)
+            .processes(1)
+            .duration(1)
+            .warmup(0)
+            .latency()
+            .option("--shard", format!("{index}/3"))
+            .results(results)
+            .start()
+    };
+    let files: Vec<TempPath> = (0..3)
+        .map(|index| TempPath::new(&format!("shard-{index}")))
+        .collect();
+    let whole = TempPath::new("shard-whole");
+    let mut running: Vec<Watched> = files
+        .iter()
+        .enumerate()
+        .map(|(index, file)| shard(index, file))
+        .collect();
+    running.push(
+        systemperf("SleepTest")
+            .option("--initial-delay-ms", 100)
+            .parallel(6)
+            .processes(1)
+            .duration(1)
+            .warmup(0)
+            .latency()
+            .results(&whole)
+            .start(),
+    );
+    for run in running {
+        run.finish().assert_outcome(Outcome::Success);
+    }
+    let merged = TempPath::new("shard-merged");
+    // In any order.
+    let output = runner()
+        .arg("merge")
+        .arg(files[2].arg())
+        .arg(files[0].arg())
+        .arg(files[1].arg())
+        .arg("--test-results")
+        .arg(merged.arg())
+        .ok();
+    let json = merged.json();
+    let shards: Vec<serde_json::Value> = files.iter().map(TempPath::json).collect();
+    let instances: Vec<&serde_json::Value> = shards
+        .iter()
+        .flat_map(|shard| shard["instances"].as_array().unwrap())
+        .collect();
+    let merged_instances = json["instances"].as_array().unwrap();
+    assert_eq!(merged_instances.len(), 6);
+    for (index, (merged, shard)) in merged_instances.iter().zip(&instances).enumerate() {
+        assert_eq!(merged["parallel_index"].as_u64(), Some(index as u64));
+        assert_eq!(shard["parallel_index"].as_u64(), Some(index as u64));
+        assert_eq!(
+            merged["completed_operations"],
+            shard["completed_operations"]
+        );
+    }
+    // The results math over every instance: sum of each one's ops/s.
+    let expected: f64 = instances
+        .iter()
+        .map(|instance| {
+            instance["completed_operations"].as_f64().unwrap()
+                / instance["last_completion_seconds"].as_f64().unwrap()
+        })
+        .sum();
+    assert_close(
+        json["operations_per_second"].as_f64().unwrap(),
+        expected,
+        1e-6,
+        "ops/s",
+    );
+    let total: u64 = shards
+        .iter()
+        .map(|shard| shard["total_operations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(json["total_operations"].as_u64(), Some(total));
+    let count: u64 = shards
+        .iter()
+        .map(|shard| shard["latency"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(json["latency"]["count"].as_u64(), Some(count));
+    let max = shards
+        .iter()
+        .map(|shard| shard["latency"]["max_ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(json["latency"]["max_ms"].as_f64(), Some(max));
+    assert_eq!(output.results("Tests").total, total);
+    // One run of the same total: the same operations per instance (10, or
+    // 11 with the one due at the deadline), and ops/s within 2%.
+    let whole = whole.json();
+    for instance in whole["instances"].as_array().unwrap() {
+        assert!((10..=11).contains(&instance["completed_operations"].as_u64().unwrap()));
+    }
+    assert_close(
+        json["operations_per_second"].as_f64().unwrap(),
+        whole["operations_per_second"].as_f64().unwrap(),
+        0.02,
+        "merged vs one run",
+    );
+
+    // A shard missing, or a file that is no shard's: usage errors.
+    let output = runner()
+        .arg("merge")
+        .arg(files[0].arg())
+        .arg(files[1].arg())
+        .outcome(Outcome::Usage);
+    assert!(
+        output.stderr.contains("shard 2/3 of 3 missing"),
+        "{}",
+        output.dump()
+    );
+    let output = runner()
+        .arg("merge")
+        .arg(files[0].arg())
+        .arg(merged.arg())
+        .outcome(Outcome::Usage);
+    assert!(
+        output
+            .stderr
+            .contains("is not the --test-results file of a --shard run"),
+        "{}",
+        output.dump()
+    );
 }

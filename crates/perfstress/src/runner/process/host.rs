@@ -83,8 +83,8 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
         None => None,
     };
     let identity = global.host_id.clone().unwrap_or_else(default_identity);
-    let (stream, args, share) = connect(&address, bind, &token, &identity, global.join_timeout)
-        .map_err(fail)?;
+    let (stream, args, share) =
+        connect(&address, bind, &token, &identity, global.join_timeout).map_err(fail)?;
     console.error(&format!(
         "Joined the run at {address} as host '{identity}': parallel indexes {}..={}",
         share.first_index,
@@ -149,11 +149,18 @@ fn connect(
         .map_err(|error| {
             Error::new(
                 ErrorKind::Usage,
-                format!("--join takes HOST:PORT of the coordinator's --listen; '{address}': {error}"),
+                format!(
+                    "--join takes HOST:PORT of the coordinator's --listen; '{address}': {error}"
+                ),
             )
         })?
         .find(|target| bind.is_none_or(|bind| bind.is_ipv4() == target.is_ipv4()))
-        .ok_or_else(|| Error::new(ErrorKind::Usage, format!("--join: no address for '{address}'")))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("--join: no address for '{address}'"),
+            )
+        })?;
     let mut stream = loop {
         match open(target, bind) {
             Ok(stream) => break stream,
@@ -182,7 +189,11 @@ fn connect(
         ))
     };
     stream
-        .set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1))))
+        .set_read_timeout(Some(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_secs(1)),
+        ))
         .map_err(unreachable)?;
     loop {
         let message = match read_message::<ToWorker>(&mut stream) {

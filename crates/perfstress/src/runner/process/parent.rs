@@ -31,8 +31,8 @@ use crate::runner::reaper as children;
 mod handshake;
 pub(crate) mod hosts;
 
-use handshake::accept_workers;
 use crate::metrics::{HostPart, JoinedHost};
+use handshake::accept_workers;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How far ahead of "now" the parent sets a timed stage's start, once every
@@ -240,7 +240,11 @@ impl RemoteStages {
             .zip(streams)
             .map(|(slot, stream)| {
                 let (share, child) = slot.expect("every worker was started");
-                (share, Peer::Child(child), stream.expect("every worker connected"))
+                (
+                    share,
+                    Peer::Child(child),
+                    stream.expect("every worker connected"),
+                )
             })
             .collect();
         Self::over(peers, liveness_timeout, control, upstream, started)
@@ -611,11 +615,11 @@ impl RemoteStages {
         let worker = &self.workers[index];
         let last = if stage.is_timed() {
             match worker.last_tick {
-                0 => format!(" in the {} stage, before its first interval", stage.header()),
-                tick => format!(
-                    " in the {} stage, after interval {tick}",
+                0 => format!(
+                    " in the {} stage, before its first interval",
                     stage.header()
                 ),
+                tick => format!(" in the {} stage, after interval {tick}", stage.header()),
             }
         } else {
             format!(" in the {} stage", stage.header())

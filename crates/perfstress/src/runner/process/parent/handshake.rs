@@ -100,10 +100,8 @@ pub(super) fn accept_workers(
                     if handshakes.len() == MAX_HANDSHAKES {
                         handshakes.pop_front();
                     }
-                    handshakes.push_back(Handshake::new(
-                        stream,
-                        Instant::now() + HANDSHAKE_TIMEOUT,
-                    ));
+                    handshakes
+                        .push_back(Handshake::new(stream, Instant::now() + HANDSHAKE_TIMEOUT));
                 }
                 Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
                 // A connection reset before it was accepted, a signal, or

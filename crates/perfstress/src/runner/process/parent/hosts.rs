@@ -31,9 +31,13 @@ pub(crate) fn coordinate(
         .as_ref()
         .expect("a coordinated run has --listen");
     let started = Instant::now();
-    let io_error = |what: String, error: std::io::Error| Error::with_source(ErrorKind::Io, what, error);
+    let io_error =
+        |what: String, error: std::io::Error| Error::with_source(ErrorKind::Io, what, error);
     let listener = TcpListener::bind(coordinate.listen.as_str()).map_err(|error| {
-        io_error(format!("cannot listen on {} (--listen)", coordinate.listen), error)
+        io_error(
+            format!("cannot listen on {} (--listen)", coordinate.listen),
+            error,
+        )
     })?;
     let address = listener
         .local_addr()
@@ -54,7 +58,10 @@ pub(crate) fn coordinate(
     for (host, stream) in &mut joined {
         host.clock = measure_clock(stream).map_err(|error| {
             io_error(
-                format!("host {} (pid {}) did not answer its clock probes", host.identity, host.pid),
+                format!(
+                    "host {} (pid {}) did not answer its clock probes",
+                    host.identity, host.pid
+                ),
                 error,
             )
         })?;
@@ -65,14 +72,19 @@ pub(crate) fn coordinate(
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
     let mut assigned = Vec::with_capacity(hosts);
-    for (host_index, ((host, mut stream), share)) in joined.into_iter().zip(&plan.shares).enumerate() {
+    for (host_index, ((host, mut stream), share)) in
+        joined.into_iter().zip(&plan.shares).enumerate()
+    {
         let join = ToWorker::Join {
             args: args.clone(),
             share: *share,
             host_index,
         };
         write_message(&mut stream, &join).map_err(|error| {
-            io_error(format!("cannot send host {} its share", host.identity), error)
+            io_error(
+                format!("cannot send host {} its share", host.identity),
+                error,
+            )
         })?;
         assigned.push((host, *share, stream));
     }
@@ -84,7 +96,10 @@ pub(crate) fn coordinate(
     let coordination = vec![
         ("join".to_owned(), join_seconds),
         ("clock_probes".to_owned(), probe_seconds),
-        ("clock_offset_uncertainty_max".to_owned(), worst.as_secs_f64()),
+        (
+            "clock_offset_uncertainty_max".to_owned(),
+            worst.as_secs_f64(),
+        ),
     ];
     RemoteStages::over_hosts(
         assigned,
@@ -230,7 +245,9 @@ fn accept_hosts(
         if Instant::now() > deadline {
             let names: Vec<String> = joined
                 .iter()
-                .map(|(host, _)| format!("'{}' (pid {} at {})", host.identity, host.pid, host.address))
+                .map(|(host, _)| {
+                    format!("'{}' (pid {} at {})", host.identity, host.pid, host.address)
+                })
                 .collect();
             let missing = hosts - joined.len();
             return Err(Error::msg(format!(
