@@ -72,3 +72,21 @@ pub(crate) struct HostResults {
     /// Its timed run's results, as those of a run of its instances alone.
     pub(crate) run: Option<PhaseResults>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_is_the_host_clock_less_the_round_trip_midpoint() {
+        // Sent at 1000, answered at 1400 (coordinator); the host read 5200:
+        // its clock is 4000 ahead, give or take 200.
+        let clock = ClockOffset::from_round_trip(1000, 5200, 1400);
+        assert_eq!(clock.offset_nanos, 4000);
+        assert_eq!(clock.round_trip, Duration::from_nanos(400));
+        assert_eq!(clock.uncertainty(), Duration::from_nanos(200));
+        // A host behind the coordinator.
+        let clock = ClockOffset::from_round_trip(10_000, 3_100, 10_200);
+        assert_eq!(clock.offset_nanos, -7_000);
+    }
+}

@@ -92,6 +92,8 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
     let coordinating = coordinator("SleepTest", &address, 3)
         .option("--initial-delay-ms", 100)
         .parallel(6)
+        // Each host spreads its share over its own --processes.
+        .processes(1)
         .duration(1)
         .warmup(0)
         .latency()
@@ -219,6 +221,7 @@ fn a_killed_host_is_reported_and_nothing_is_left_running() {
         let mut coordinating = coordinator("SleepTest", &address, 2)
             .option("--initial-delay-ms", 50)
             .parallel(4)
+            .processes(1)
             .duration(if continue_on_error { 2 } else { 30 })
             .warmup(0);
         if continue_on_error {

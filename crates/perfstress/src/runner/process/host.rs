@@ -96,19 +96,19 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
         .chain([
             OsString::from(HOST_OPTION),
             OsString::from(format!("{},{}", share.first_index, share.count)),
+            // This host's own --processes (the last value wins).
+            OsString::from("--processes"),
+            OsString::from(global.processes.to_string()),
         ])
         .collect())
 }
 
 fn parse_bind(bind: &str) -> Result<SocketAddr, Error> {
-    let with_port = if bind.parse::<std::net::IpAddr>().is_ok() {
-        format!("{bind}:0")
-    } else if bind.starts_with('[') && bind.ends_with(']') {
-        format!("{bind}:0")
-    } else {
-        bind.to_owned()
-    };
-    with_port.parse().map_err(|_| {
+    let unbracketed = bind.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = unbracketed.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 0));
+    }
+    bind.parse().map_err(|_| {
         Error::new(
             ErrorKind::Usage,
             format!("--bind takes a local IP address, with or without a port (10.0.0.5, 10.0.0.5:0); got '{bind}'"),
