@@ -10,8 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p systemperf-tests --bin systemperf --no-default-features
-bin="$target/release/systemperf"
+# SYSTEMPERF=path uses that binary instead of building the release one.
+bin=${SYSTEMPERF:-}
+if [ -z "$bin" ]; then
+    cargo build --release -q -p systemperf-tests --bin systemperf --no-default-features
+    bin="$target/release/systemperf"
+fi
 work=$(mktemp -d)
 namespace=pshosts-bench
 cleanup() {
