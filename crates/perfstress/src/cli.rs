@@ -66,6 +66,19 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Ok(matches) => matches,
         Err(error) => return print_clap_error(error),
     };
+    // `--join ADDR`: the coordinator sends the test and its options.
+    if first.subcommand().is_none()
+        && let Ok(Some(_)) = first.try_get_one::<String>("join")
+    {
+        let global = match GlobalOptions::from_arg_matches(&first) {
+            Ok(global) => global,
+            Err(error) => return print_clap_error(error),
+        };
+        return match crate::runner::join(args[0].clone(), &global) {
+            Ok(args) => run(args),
+            Err(outcome) => outcome,
+        };
+    }
     let Some((test_name, test_args)) = first.subcommand() else {
         return match options_without_test(&first) {
             None => {
@@ -87,6 +100,13 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             .unwrap_or_default();
         return crate::compare::run(&program, args);
     }
+    if test_name.eq_ignore_ascii_case(crate::merge::COMMAND) && registry::find(test_name).is_err() {
+        let args = test_args
+            .get_many::<OsString>("")
+            .map(|values| values.cloned().collect())
+            .unwrap_or_default();
+        return crate::merge::run(&program, args, invocation_of);
+    }
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
         Err(closest) => {
@@ -101,7 +121,42 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         }
     };
 
-    // Second pass: everything but the test name, with the test's options.
+    match second_pass(&program, entry, &args, test_args) {
+        Ok(invocation) => (entry.launch)(entry, invocation),
+        Err(outcome) => outcome,
+    }
+}
+
+/// The test a command line runs and its parsed options (for `merge`, from
+/// a shard's command line); a bad one is reported.
+fn invocation_of(
+    program: &str,
+    args: Vec<OsString>,
+) -> Result<(&'static TestEntry, Invocation), Outcome> {
+    let first = GlobalOptions::augment_args(base_command(program))
+        .allow_external_subcommands(true)
+        .try_get_matches_from(&args)
+        .map_err(print_clap_error)?;
+    let Some((test_name, test_args)) = first.subcommand() else {
+        Console::new().error("error: the command line names no test");
+        return Err(Outcome::Usage);
+    };
+    let entry = registry::find(test_name).map_err(|_| {
+        Console::new().error(&format!("error: unknown test '{test_name}'"));
+        Outcome::Usage
+    })?;
+    let invocation = second_pass(program, entry, &args, test_args)?;
+    Ok((entry, invocation))
+}
+
+/// Second pass: everything but the test name, with the test's options.
+fn second_pass(
+    program: &str,
+    entry: &'static TestEntry,
+    args: &[OsString],
+    test_args: &clap::ArgMatches,
+) -> Result<Invocation, Outcome> {
+    let console = Console::new();
     let trailing: Vec<OsString> = test_args
         .get_many::<OsString>("")
         .map(|values| values.cloned().collect())
@@ -110,29 +165,22 @@ pub fn run(args: Vec<OsString>) -> Outcome {
     let second_args = std::iter::once(OsString::from(format!("{program} {}", entry.name)))
         .chain(leading.iter().cloned())
         .chain(trailing);
-    let command = match test_command(&program, entry) {
+    let command = match test_command(program, entry) {
         Ok(command) => command,
         Err(error) => {
             console.error(&format!("error: {error}"));
-            return Outcome::Usage;
+            return Err(Outcome::Usage);
         }
     };
-    let matches = match command.try_get_matches_from(second_args) {
-        Ok(matches) => matches,
-        Err(error) => return print_clap_error(error),
-    };
-    let global = match GlobalOptions::from_arg_matches(&matches) {
-        Ok(global) => global,
-        Err(error) => return print_clap_error(error),
-    };
-    (entry.launch)(
-        entry,
-        Invocation {
-            global,
-            matches,
-            args,
-        },
-    )
+    let matches = command
+        .try_get_matches_from(second_args)
+        .map_err(print_clap_error)?;
+    let global = GlobalOptions::from_arg_matches(&matches).map_err(print_clap_error)?;
+    Ok(Invocation {
+        global,
+        matches,
+        args: args.to_vec(),
+    })
 }
 
 /// Framework options given without a test name are a mistake (only

@@ -19,6 +19,7 @@ mod error;
 mod events;
 mod failure;
 mod fs;
+mod merge;
 pub mod metrics;
 mod options;
 mod outcome;

@@ -188,9 +188,74 @@ pub struct GlobalOptions {
           value_parser = parse_status_interval, allow_negative_numbers = true, env = "PERFSTRESS_STATUS_INTERVAL")]
     pub status_interval: Duration,
 
+    /// Coordinate a run across hosts: listen on ADDR (e.g. `0.0.0.0:7878`)
+    /// for `--hosts N` hosts started with `--join`, which run the
+    /// instances; this process runs none. Needs a join token
+    /// (`--token-file` or `PERFSTRESS_JOIN_TOKEN`).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "hosts",
+        conflicts_with = "shard",
+        env = "PERFSTRESS_LISTEN"
+    )]
+    pub listen: Option<String>,
+
+    /// With --listen: the number of hosts the run waits for; `--parallel`
+    /// and `--rate` are divided exactly over them.
+    #[arg(long, value_name = "N", requires = "listen", value_parser = parse_hosts,
+          env = "PERFSTRESS_HOSTS")]
+    pub hosts: Option<usize>,
+
+    /// Join the run coordinated at ADDR (`--listen`) as one of its hosts,
+    /// with no test arguments: the coordinator sends the test, its options
+    /// and this host's share, spread over `--processes` processes here.
+    #[arg(long, value_name = "ADDR", env = "PERFSTRESS_JOIN")]
+    pub join: Option<String>,
+
+    /// With --join: the local address to connect from (e.g. `10.0.0.5` or
+    /// `10.0.0.5:0`).
+    #[arg(long, value_name = "ADDR", requires = "join", env = "PERFSTRESS_BIND")]
+    pub bind: Option<String>,
+
+    /// With --join: the name this host goes by in the run (default: the
+    /// machine's host name and this process's id). Two hosts of one run
+    /// may not share a name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "join",
+        env = "PERFSTRESS_HOST_ID"
+    )]
+    pub host_id: Option<String>,
+
+    /// With --listen or --join: read the join token from PATH (its first
+    /// line). Else it comes from PERFSTRESS_JOIN_TOKEN; never give it on
+    /// the command line.
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Seconds the coordinator waits for every host to join (and a joining
+    /// host for the coordinator to answer).
+    #[arg(long, value_name = "SECS", default_value = "60",
+          value_parser = parse_duration, allow_negative_numbers = true, env = "PERFSTRESS_JOIN_TIMEOUT")]
+    pub join_timeout: Duration,
+
+    /// Run segment I of N of the run, with no coordinator (`--shard 0/3`,
+    /// `1/3`, `2/3` on three machines): this run takes its share of
+    /// `--parallel` (and of `--rate`); `<runner> merge FILES...` merges
+    /// their `--test-results` files.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, env = "PERFSTRESS_SHARD")]
+    pub shard: Option<Shard>,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub(crate) bench: bool,
+
+    /// Set by a joined host on the run it carries out: its instances,
+    /// `FIRST,COUNT`.
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub(crate) perfstress_host: Option<String>,
 
     /// Set by a parent process on the worker processes it starts.
     #[arg(long, hide = true, value_name = "SPEC")]
@@ -240,9 +305,50 @@ impl Default for GlobalOptions {
             timeline: None,
             histogram_log: None,
             status_interval: Duration::from_secs(1),
+            listen: None,
+            hosts: None,
+            join: None,
+            bind: None,
+            host_id: None,
+            token_file: None,
+            join_timeout: Duration::from_secs(60),
+            shard: None,
             bench: false,
+            perfstress_host: None,
             perfstress_worker: None,
         }
+    }
+}
+
+/// The name of the hidden option a joined host runs its share with.
+pub(crate) const HOST_OPTION: &str = "--perfstress-host";
+
+/// `--shard I/N`: segment `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which segment, from 0.
+    pub index: usize,
+    /// How many segments the run is cut into.
+    pub count: usize,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let bad = || format!("expected I/N with 0 <= I < N, e.g. 0/3; got '{text}'");
+    let (index, count) = text.trim().split_once('/').ok_or_else(bad)?;
+    let index: usize = index.trim().parse().map_err(|_| bad())?;
+    let count: usize = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index >= count || count > MAX_PARALLEL {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+fn parse_hosts(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(hosts) if (1..=MAX_PARALLEL).contains(&hosts) => Ok(hosts),
+        _ => Err(format!(
+            "expected a number of hosts, from 1 to {MAX_PARALLEL}; got '{text}'"
+        )),
     }
 }
 

@@ -105,6 +105,26 @@ pub(crate) struct Plan {
     pub(crate) baseline: BaselineSettings,
     /// `--markdown`.
     pub(crate) markdown: Option<PathBuf>,
+    /// `--listen ADDR --hosts N`: this process coordinates hosts that run
+    /// the instances (then `shares` holds each host's share).
+    pub(crate) coordinate: Option<Coordinate>,
+    /// The instances this run takes: all of them, a joined host's share,
+    /// or `--shard`'s segment (the shares of its processes cover it).
+    pub(crate) segment: ProcessShare,
+    /// `--shard I/N`.
+    pub(crate) shard: Option<crate::options::Shard>,
+    /// A `--shard` run's command line (secrets masked), for `merge`;
+    /// set by the runner, which has it.
+    pub(crate) shard_arguments: Vec<String>,
+}
+
+/// A run coordinated across hosts (`--listen`, `--hosts`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Coordinate {
+    /// `--listen`.
+    pub(crate) listen: String,
+    /// `--join-timeout`.
+    pub(crate) join_timeout: Duration,
 }
 
 /// Stress mode and the run timeline, as decided by [`Plan::new`].
@@ -216,10 +236,19 @@ impl Plan {
             entry.name,
             entry.is_event,
         )?;
+        let (segment, coordinate) = segment(global)?;
+        let shares = match (&coordinate, global.hosts) {
+            (Some(_), Some(hosts)) => split(global.parallel, hosts),
+            _ => split_segment(segment, global.processes),
+        };
         Ok(Self {
             entry,
             parallel: global.parallel,
-            shares: split(global.parallel, global.processes),
+            shares,
+            coordinate,
+            segment,
+            shard: global.shard.filter(|_| global.perfstress_host.is_none()),
+            shard_arguments: Vec::new(),
             duration: global.duration,
             warmup: global.warmup,
             sync: global.sync,
@@ -300,6 +329,76 @@ impl Plan {
     pub(crate) fn processes(&self) -> usize {
         self.shares.len()
     }
+}
+
+/// The instances this run takes, and whether it coordinates hosts; the
+/// one place a run's instances are divided over hosts and shards (each
+/// instance paces itself to its share of `--rate` by its parallel index,
+/// so dividing the instances divides the rate exactly).
+fn segment(global: &GlobalOptions) -> Result<(ProcessShare, Option<Coordinate>), Error> {
+    let usage = |message: String| Err(Error::new(ErrorKind::Usage, message));
+    let parallel = global.parallel;
+    let all = ProcessShare {
+        first_index: 0,
+        count: parallel,
+    };
+    // A joined host (and its workers): the share the coordinator gave it;
+    // the coordinator's own --listen, --hosts and --shard do not apply.
+    if let Some(spec) = &global.perfstress_host {
+        let parsed = spec.split_once(',').and_then(|(first, count)| {
+            Some((first.parse::<usize>().ok()?, count.parse::<usize>().ok()?))
+        });
+        return match parsed {
+            Some((first_index, count)) if count >= 1 && first_index + count <= parallel => {
+                Ok((ProcessShare { first_index, count }, None))
+            }
+            _ => usage(format!("bad host specification '{spec}'")),
+        };
+    }
+    if global.join.is_some() && global.perfstress_worker.is_none() {
+        return usage(
+            "--join takes no test: the coordinator (--listen) sends the test and its options; run `<runner> --join ADDR` alone"
+                .to_owned(),
+        );
+    }
+    if let Some(shard) = global.shard {
+        if shard.count > parallel {
+            return usage(format!(
+                "--shard {}/{} needs --parallel at least {} (each shard runs at least one instance); got --parallel {parallel}",
+                shard.index, shard.count, shard.count
+            ));
+        }
+        return Ok((split(parallel, shard.count)[shard.index], None));
+    }
+    match (&global.listen, global.hosts) {
+        (Some(listen), Some(hosts)) => {
+            if hosts > parallel {
+                return usage(format!(
+                    "--hosts {hosts} needs --parallel at least {hosts} (each host runs at least one instance); got --parallel {parallel}"
+                ));
+            }
+            Ok((
+                all,
+                Some(Coordinate {
+                    listen: listen.clone(),
+                    join_timeout: global.join_timeout,
+                }),
+            ))
+        }
+        _ => Ok((all, None)),
+    }
+}
+
+/// Spreads the instances of `segment` over at most `processes` processes
+/// as [`split`] does, keeping their parallel indexes.
+pub(crate) fn split_segment(segment: ProcessShare, processes: usize) -> Vec<ProcessShare> {
+    split(segment.count, processes)
+        .into_iter()
+        .map(|share| ProcessShare {
+            first_index: segment.first_index + share.first_index,
+            count: share.count,
+        })
+        .collect()
 }
 
 /// Where baselines are kept without `--baseline-dir`: `perfstress/baselines`
@@ -402,6 +501,24 @@ mod tests {
             .iter()
             .map(|share| share.count)
             .collect()
+    }
+
+    #[test]
+    fn segments_of_hosts_and_shards_cover_every_instance_once() {
+        for parallel in 1..30 {
+            for hosts in 1..=parallel.min(7) {
+                for processes in 1..4 {
+                    let mut next = 0;
+                    for host in split(parallel, hosts) {
+                        for share in split_segment(host, processes) {
+                            assert_eq!(share.first_index, next);
+                            next += share.count;
+                        }
+                    }
+                    assert_eq!(next, parallel);
+                }
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ mod failures;
 mod gates;
 #[path = "tests/hardening.rs"]
 mod hardening;
+#[path = "tests/hosts.rs"]
+mod hosts;
 #[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;

@@ -6,6 +6,7 @@
 mod comparison;
 mod counters;
 mod errors;
+mod hosts;
 mod interval;
 mod iterations;
 mod latency;
@@ -21,6 +22,7 @@ pub(crate) use comparison::{Comparison, MetricChange};
 pub(crate) use counters::InstanceCounters;
 pub use counters::InstanceSnapshot;
 pub(crate) use errors::{ErrorGroups, ErrorResults};
+pub(crate) use hosts::{ClockOffset, HostPart, HostResults, JoinedHost};
 pub(crate) use interval::{IntervalRecord, MemoryTrend, TickReport, Timeline};
 pub(crate) use iterations::{IterationFigures, IterationStatistics, Iterations, ordered_latency};
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};

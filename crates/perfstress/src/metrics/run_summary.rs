@@ -330,6 +330,11 @@ pub(crate) struct RunSummary<'a> {
     pub(crate) failures: Vec<FailureRecord>,
     /// With several processes: seconds spent coordinating them, by what.
     pub(crate) coordination_seconds: BTreeMap<String, f64>,
+    /// A run across hosts (`--listen`): each host and its figures.
+    pub(crate) hosts: Vec<super::HostResults>,
+    /// A `--shard` run: its timed run's measurement as it was (histograms,
+    /// every instance, errors), for `<runner> merge`.
+    pub(crate) shard_measurement: Option<super::PhaseMeasurement>,
     /// Each `--threshold` and whether it held (successful runs only).
     pub(crate) thresholds: Vec<ThresholdResult>,
     /// How the run ended (before any reporter wrote its files).

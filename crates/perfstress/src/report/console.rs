@@ -180,14 +180,30 @@ impl Reporter for Console {
     fn options(&mut self, plan: &Plan) {
         self.stage("Options");
         let processes = plan.processes();
+        let spread = match (&plan.coordinate, plan.shard) {
+            (Some(_), _) => format!(
+                "over {processes} host{}",
+                if processes == 1 { "" } else { "s" }
+            ),
+            (None, Some(shard)) => format!(
+                "shard {}/{} (parallel indexes {}..={}) over {processes} process{}",
+                shard.index,
+                shard.count,
+                plan.segment.first_index,
+                plan.segment.first_index + plan.segment.count - 1,
+                if processes == 1 { "" } else { "es" }
+            ),
+            (None, None) => format!(
+                "over {processes} process{}",
+                if processes == 1 { "" } else { "es" }
+            ),
+        };
         self.line(&format!(
-            "{}  duration {} s, warm-up {} s, parallel {} over {} process{}, {}{}{}",
+            "{}  duration {} s, warm-up {} s, parallel {} {spread}, {}{}{}",
             plan.test_name(),
             plan.duration.as_secs_f64(),
             plan.warmup.as_secs_f64(),
             plan.parallel,
-            processes,
-            if processes == 1 { "" } else { "es" },
             match (plan.sync, plan.sync_bridge) {
                 (true, true) => "sync (async operation on a runtime per instance)",
                 (true, false) => "sync",
@@ -319,6 +335,13 @@ impl Reporter for Console {
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
+        if !summary.hosts.is_empty() {
+            self.stage("Hosts");
+            for line in host_lines(&summary.hosts) {
+                self.line(&line);
+            }
+            self.line("");
+        }
         self.stage("Finished");
         if let Some(comparison) = &summary.comparison {
             for warning in comparison.warnings() {
@@ -363,6 +386,40 @@ impl Reporter for Console {
         }
         Ok(())
     }
+}
+
+/// The Hosts block of a run across hosts: each host's own results line,
+/// its clock, and the worst clock offset uncertainty.
+fn host_lines(hosts: &[crate::metrics::HostResults]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut worst = std::time::Duration::ZERO;
+    for host in hosts {
+        let part = &host.part;
+        let clock = part.host.clock;
+        worst = worst.max(clock.uncertainty());
+        lines.push(format!(
+            "  {} (pid {} at {}, parallel indexes {}..={}, clock offset {:+.3} ms ± {:.3} ms)",
+            part.host.identity,
+            part.host.pid,
+            part.host.address,
+            part.share.first_index,
+            part.share.first_index + part.share.count - 1,
+            clock.offset_nanos as f64 / 1e6,
+            clock.uncertainty().as_secs_f64() * 1e3,
+        ));
+        match (&host.run, part.lost) {
+            (_, Some(interval)) => lines.push(format!(
+                "    lost after interval {interval}: its instances are left out of the results"
+            )),
+            (Some(run), None) => lines.push(format!("    {}", results_line(&run.summary))),
+            (None, None) => lines.push("    no timed run".to_owned()),
+        }
+    }
+    lines.push(format!(
+        "  Worst clock offset uncertainty: {:.3} ms",
+        worst.as_secs_f64() * 1e3
+    ));
+    lines
 }
 
 #[cfg(test)]

@@ -54,6 +54,16 @@ pub(crate) struct TestResults {
     /// nothing, from the parent's command to the last worker's reply).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub(crate) coordination_seconds: std::collections::BTreeMap<String, f64>,
+    /// A run across hosts (`--listen`): each host's own figures (the
+    /// fields above are the merged ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) hosts: Vec<HostFigures>,
+    /// `--shard I/N`: which segment of the run this is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) shard: Option<String>,
+    /// `--shard`: what `<runner> merge` needs to merge the shards exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) merge_input: Option<MergeInput>,
     /// With --latency: the timed run's latency (service time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) latency: Option<LatencyResults>,
@@ -153,6 +163,76 @@ pub(crate) struct InstanceResults {
     pub(crate) last_completion_seconds: f64,
 }
 
+/// A `--shard` run's command line (secrets masked) and its timed run's
+/// measurement (every instance, the HdrHistograms, the errors).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub(crate) struct MergeInput {
+    /// The arguments after the program name.
+    pub(crate) arguments: Vec<String>,
+    /// The timed run as measured.
+    pub(crate) measurement: crate::metrics::PhaseMeasurement,
+}
+
+/// One host of a run across hosts, in the results file.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct HostFigures {
+    /// The name it joined with.
+    pub(crate) host: String,
+    /// Its process id, on its machine.
+    pub(crate) pid: u32,
+    /// Where its connection came from.
+    pub(crate) address: String,
+    /// The first and last parallel index it ran.
+    pub(crate) parallel_indexes: [usize; 2],
+    /// Its wall clock less the coordinator's, in milliseconds.
+    pub(crate) clock_offset_ms: f64,
+    /// How far that offset may be off (half the best round trip), in ms.
+    pub(crate) clock_offset_uncertainty_ms: f64,
+    /// Its instances' operations per second (the results math over them).
+    pub(crate) operations_per_second: Option<f64>,
+    /// Results its instances completed.
+    pub(crate) total_operations: Option<u64>,
+    /// CPU seconds its processes used in the timed run.
+    pub(crate) cpu_seconds: Option<f64>,
+    /// Its instances' latency, with --latency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) latency: Option<LatencyResults>,
+    /// It was lost during the run, after this status interval (0: before
+    /// the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lost_after_interval: Option<u32>,
+}
+
+impl From<&crate::metrics::HostResults> for HostFigures {
+    fn from(host: &crate::metrics::HostResults) -> Self {
+        let part = &host.part;
+        let ms = |nanos: f64| nanos / 1e6;
+        Self {
+            host: part.host.identity.clone(),
+            pid: part.host.pid,
+            address: part.host.address.to_string(),
+            parallel_indexes: [
+                part.share.first_index,
+                part.share.first_index + part.share.count - 1,
+            ],
+            clock_offset_ms: ms(part.host.clock.offset_nanos as f64),
+            clock_offset_uncertainty_ms: ms(part.host.clock.uncertainty().as_nanos() as f64),
+            operations_per_second: host
+                .run
+                .as_ref()
+                .map(|run| run.summary.operations_per_second),
+            total_operations: host.run.as_ref().map(|run| run.summary.total_operations),
+            cpu_seconds: host.run.as_ref().and_then(|run| run.cpu_seconds),
+            latency: host
+                .run
+                .as_ref()
+                .and_then(|run| run.latency.as_ref())
+                .map(|latency| LatencyResults::from(&latency.service)),
+            lost_after_interval: part.lost,
+        }
+    }
+}
+
 impl TestResults {
     /// The results file of a run whose timed run produced `summary.run`.
     pub(crate) fn new(summary: &RunSummary<'_>) -> Option<Self> {
@@ -178,13 +258,25 @@ impl TestResults {
                 .instances
                 .iter()
                 .enumerate()
-                .map(|(parallel_index, instance)| InstanceResults {
-                    parallel_index,
+                .map(|(index, instance)| InstanceResults {
+                    // A shard's instances start at its segment's first.
+                    parallel_index: plan.segment.first_index + index,
                     completed_operations: instance.completed_operations,
                     last_completion_seconds: instance.last_completion.as_secs_f64(),
                 })
                 .collect(),
             coordination_seconds: summary.coordination_seconds.clone(),
+            hosts: summary.hosts.iter().map(HostFigures::from).collect(),
+            shard: plan
+                .shard
+                .map(|shard| format!("{}/{}", shard.index, shard.count)),
+            merge_input: summary
+                .shard_measurement
+                .clone()
+                .map(|measurement| MergeInput {
+                    arguments: plan.shard_arguments.clone(),
+                    measurement,
+                }),
             latency: run.latency.as_ref().map(|latency| LatencyResults {
                 clock_resolution_ns: latency.clock_resolution_ns,
                 ..LatencyResults::from(&latency.service)
@@ -311,6 +403,9 @@ mod tests {
             test_options: vec!["--initial-delay-ms 100".into()],
             instances: vec![],
             coordination_seconds: Default::default(),
+            hosts: Vec::new(),
+            shard: None,
+            merge_input: None,
             latency: None,
             corrected_latency: None,
             target_rate: None,

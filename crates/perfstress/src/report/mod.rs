@@ -16,6 +16,7 @@ mod timeline;
 
 pub(crate) use comparison::comparison_lines;
 pub(crate) use console::Console;
+pub(crate) use json::MergeInput;
 pub(crate) use markdown::write_comparison_markdown;
 pub(crate) use reporter::Reporters;
 

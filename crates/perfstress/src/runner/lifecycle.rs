@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metrics::{
-    Comparison, FailureRecord, Iterations, PhaseEnd, PhaseMeasurement, PhaseResults, RunRecord,
-    RunSummary, StatusSample, ThresholdResult, TickReport, Timeline,
+    Comparison, FailureRecord, HostPart, HostResults, Iterations, PhaseEnd, PhaseMeasurement,
+    PhaseResults, RunRecord, RunSummary, StatusSample, ThresholdResult, TickReport, Timeline,
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
@@ -49,6 +49,10 @@ pub(crate) trait Stages {
     fn coordination(&self) -> Vec<(String, f64)> {
         Vec::new()
     }
+    /// The hosts of a run across hosts, with what each measured.
+    fn hosts(&self) -> Vec<HostPart> {
+        Vec::new()
+    }
 }
 
 /// Runs the stages of one run in order and decides its outcome.
@@ -59,6 +63,8 @@ pub(crate) struct Lifecycle<'a> {
     failures: Vec<FailureRecord>,
     /// The timed runs (`--iterations`).
     iterations: Iterations,
+    /// A `--shard` run: the last timed run's measurement, for `merge`.
+    shard_measurement: Option<PhaseMeasurement>,
 }
 
 impl<'a> Lifecycle<'a> {
@@ -70,6 +76,7 @@ impl<'a> Lifecycle<'a> {
             reporters: crate::report::reporters(plan),
             failures: Vec::new(),
             iterations: Iterations::new(Vec::new()),
+            shard_measurement: None,
         }
     }
 
@@ -168,6 +175,21 @@ impl<'a> Lifecycle<'a> {
             run,
             failures: std::mem::take(&mut self.failures),
             coordination_seconds: stages.coordination().into_iter().collect(),
+            shard_measurement: self.shard_measurement.take(),
+            hosts: stages
+                .hosts()
+                .into_iter()
+                .map(|part| {
+                    let run = part.run.clone().map(|measurement| {
+                        let ended = match part.lost {
+                            Some(_) => PhaseEnd::Failed,
+                            None => PhaseEnd::Completed,
+                        };
+                        PhaseResults::new(self.plan, Phase::Run, measurement, ended)
+                    });
+                    HostResults { part, run }
+                })
+                .collect(),
             thresholds,
             outcome,
             record,
@@ -255,6 +277,9 @@ impl<'a> Lifecycle<'a> {
             self.reporters.interval(&last);
         }
         measurement.memory_samples = timeline.memory_samples().to_vec();
+        if stage == Phase::Run && self.plan.shard.is_some() {
+            self.shard_measurement = Some(measurement.clone());
+        }
         let results = PhaseResults::new(self.plan, stage, measurement, ended);
         self.reporters.phase_results(&results);
         results

@@ -42,7 +42,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             return Outcome::Usage;
         }
     };
-    let plan = match Plan::new(entry, &invocation.global, &invocation.matches) {
+    let mut plan = match Plan::new(entry, &invocation.global, &invocation.matches) {
         Ok(plan) => plan,
         Err(error) => {
             console.error(&format!("error: {error}"));
@@ -52,6 +52,26 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     if let Some(spec) = &invocation.global.perfstress_worker {
         return process::worker::run_worker::<D>(spec, plan, options);
     }
+    // A joined host: the coordinator reports and writes the results.
+    if invocation.global.perfstress_host.is_some() {
+        return process::host::run_host(plan, &invocation.args);
+    }
+    if plan.shard.is_some() {
+        plan.shard_arguments = invocation.args[1..]
+            .iter()
+            .map(|arg| crate::redact::redact_text(&arg.to_string_lossy()))
+            .collect();
+    }
+    let join_token = match plan.coordinate {
+        Some(_) => match process::host::join_token(&invocation.global) {
+            Ok(token) => Some(token),
+            Err(error) => {
+                console.error(&format!("error: {error}"));
+                return Outcome::Usage;
+            }
+        },
+        None => None,
+    };
     if let Err(error) = check_latency_memory(&plan) {
         console.error(&format!("error: {error}"));
         return Outcome::Usage;
@@ -72,6 +92,21 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
     }
     let plan = Arc::new(plan);
     let lifecycle = Lifecycle::new(&plan, &control);
+    if let Some(token) = join_token {
+        return match process::parent::hosts::coordinate(
+            &plan,
+            &invocation.args,
+            &token,
+            control.clone(),
+        ) {
+            Ok(mut stages) => lifecycle.run(&mut stages),
+            Err(_) if control.is_interrupted() => control.outcome(),
+            Err(error) => {
+                console.error(&format!("error: {error}"));
+                Outcome::Failed
+            }
+        };
+    }
     if let [share] = plan.shares[..] {
         let runtime = match runtime() {
             Ok(runtime) => runtime,
@@ -89,6 +124,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
         &plan.shares,
         plan.liveness_timeout,
         control.clone(),
+        None,
     ) {
         Ok(mut stages) => lifecycle.run(&mut stages),
         // Ctrl-C while the workers start: the signal's outcome.
@@ -100,6 +136,15 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             Outcome::Failed
         }
     }
+}
+
+/// `<runner> --join ADDR`: joins the run coordinated at ADDR; the
+/// arguments of this host's part of it, to run, or how it ended.
+pub(crate) fn join(
+    program: std::ffi::OsString,
+    global: &crate::options::GlobalOptions,
+) -> Result<Vec<std::ffi::OsString>, Outcome> {
+    process::host::join(program, global)
 }
 
 /// Latency histograms grow with the latencies recorded; one whose largest

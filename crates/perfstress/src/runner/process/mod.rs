@@ -2,6 +2,7 @@
 //! again, in worker mode) and drives every stage in all of them together
 //! over the framed protocol.
 
+pub(crate) mod host;
 pub(crate) mod parent;
 pub(crate) mod protocol;
 pub(crate) mod worker;

@@ -29,7 +29,9 @@ use crate::runner::reaper as children;
 
 /// Workers that have not connected by then are reported as failed to start.
 mod handshake;
+pub(crate) mod hosts;
 
+use crate::metrics::{HostPart, JoinedHost};
 use handshake::accept_workers;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -70,26 +72,59 @@ enum Event {
     Cancelled,
 }
 
+/// What runs a share: a worker process this one started, or a host that
+/// joined the run (`--join`), which runs its share over processes of its own.
+enum Peer {
+    Child(Child),
+    Host(JoinedHost),
+}
+
 struct Worker {
     share: ProcessShare,
-    child: Child,
+    peer: Peer,
     stream: TcpStream,
     alive: bool,
     /// Since when it has been reported as not responding.
     stalled_since: Option<Instant>,
+    /// The last status interval it reported in the stage under way.
+    last_tick: u32,
+    /// A host that was lost (died or disconnected) during the run.
+    lost: bool,
 }
 
 impl Worker {
-    /// `worker process 1 (pid 123, parallel indexes 2..=3)`.
+    /// `worker process 1 (pid 123, parallel indexes 2..=3)`, or
+    /// `host b (pid 123 at 10.0.0.5:4711, parallel indexes 2..=3)`.
     fn describe(&self, index: usize) -> String {
-        format!(
-            "worker process {index} (pid {}, parallel indexes {}..={})",
-            self.child.id(),
+        let indexes = format!(
+            "parallel indexes {}..={}",
             self.share.first_index,
             self.share.first_index + self.share.count - 1,
-        )
+        );
+        match &self.peer {
+            Peer::Child(child) => {
+                format!("worker process {index} (pid {}, {indexes})", child.id())
+            }
+            Peer::Host(host) => format!(
+                "host {} (pid {} at {}, {indexes})",
+                host.identity, host.pid, host.address
+            ),
+        }
+    }
+
+    /// The offset of its clock from this process's, in nanoseconds.
+    fn clock_offset_nanos(&self) -> i128 {
+        match &self.peer {
+            Peer::Child(_) => 0,
+            Peer::Host(host) => host.clock.offset_nanos,
+        }
     }
 }
+
+/// Called by a joined host once its own workers are ready for a timed
+/// stage: tells the coordinator and returns the start it sets (wall clock
+/// of this machine, nanoseconds since the Unix epoch).
+pub(crate) type StartGate = Box<dyn Fn() -> u128 + Send>;
 
 /// When each worker was last heard from, as its reader thread saw it.
 struct Liveness {
@@ -128,6 +163,15 @@ pub(crate) struct RemoteStages {
     liveness: Arc<Liveness>,
     /// `--liveness-timeout`.
     liveness_timeout: Duration,
+    /// How far ahead a timed stage's start is set.
+    start_lead: Duration,
+    /// On a joined host: the coordinator sets the start.
+    start_gate: Option<StartGate>,
+    /// Hosts only: whether the run goes on without a host that is lost
+    /// (`--continue-on-error`).
+    continue_without_lost: bool,
+    /// Hosts only: each one's measurement of the last timed run.
+    last_run: Vec<Option<PhaseMeasurement>>,
 }
 
 impl RemoteStages {
@@ -137,6 +181,7 @@ impl RemoteStages {
         shares: &[ProcessShare],
         liveness_timeout: Duration,
         control: Arc<RunControl>,
+        upstream: Option<Upstream>,
     ) -> Result<Self, Error> {
         let started = Instant::now();
         let io_error = |what: &str, error: std::io::Error| {
@@ -190,24 +235,76 @@ impl RemoteStages {
             return Err(error);
         }
 
+        let peers = pending
+            .into_iter()
+            .zip(streams)
+            .map(|(slot, stream)| {
+                let (share, child) = slot.expect("every worker was started");
+                (
+                    share,
+                    Peer::Child(child),
+                    stream.expect("every worker connected"),
+                )
+            })
+            .collect();
+        Self::over(peers, liveness_timeout, control, upstream, started)
+    }
+
+    /// Drives the shares of hosts that joined the run (see [`hosts`]).
+    pub(crate) fn over_hosts(
+        joined: Vec<(JoinedHost, ProcessShare, TcpStream)>,
+        liveness_timeout: Duration,
+        continue_on_error: bool,
+        control: Arc<RunControl>,
+        coordination: Vec<(String, f64)>,
+    ) -> Result<Self, Error> {
+        let slowest = joined
+            .iter()
+            .map(|(host, _, _)| host.clock.round_trip)
+            .max()
+            .unwrap_or_default();
+        let count = joined.len();
+        let peers = joined
+            .into_iter()
+            .map(|(host, share, stream)| (share, Peer::Host(host), stream))
+            .collect();
+        let mut stages = Self::over(peers, liveness_timeout, control, None, Instant::now())?;
+        stages.coordination = coordination;
+        // The start must reach every host, and its workers, before it comes.
+        stages.start_lead = START_LEAD * 5 + slowest * 2;
+        stages.continue_without_lost = continue_on_error;
+        stages.last_run = (0..count).map(|_| None).collect();
+        Ok(stages)
+    }
+
+    fn over(
+        peers: Vec<(ProcessShare, Peer, TcpStream)>,
+        liveness_timeout: Duration,
+        control: Arc<RunControl>,
+        upstream: Option<Upstream>,
+        started: Instant,
+    ) -> Result<Self, Error> {
         let (sender, events) = channel();
-        let liveness = Arc::new(Liveness::new(shares.len()));
-        let mut workers = Vec::with_capacity(shares.len());
-        for (index, (slot, stream)) in pending.into_iter().zip(streams).enumerate() {
-            let (share, child) = slot.expect("every worker was started");
-            let stream = stream.expect("every worker connected");
+        let liveness = Arc::new(Liveness::new(peers.len()));
+        let mut workers = Vec::with_capacity(peers.len());
+        for (index, (share, peer, stream)) in peers.into_iter().enumerate() {
             liveness.heard(index);
             spawn_reader(index, &stream, sender.clone(), liveness.clone())?;
             workers.push(Worker {
                 share,
-                child,
+                peer,
                 stream,
                 alive: true,
                 stalled_since: None,
+                last_tick: 0,
+                lost: false,
             });
         }
         let cancel_sender = sender.clone();
-        control.set_listener(move |_event| {
+        control.set_listener(move |event| {
+            if let Some(upstream) = &upstream {
+                upstream(event);
+            }
             let _ = cancel_sender.send(Event::Cancelled);
         });
         Ok(Self {
@@ -218,7 +315,33 @@ impl RemoteStages {
             coordination: vec![("startup".to_owned(), started.elapsed().as_secs_f64())],
             liveness,
             liveness_timeout,
+            start_lead: START_LEAD,
+            start_gate: None,
+            continue_without_lost: false,
+            last_run: Vec::new(),
         })
+    }
+
+    /// On a joined host: the coordinator sets the start of timed stages.
+    pub(crate) fn set_start_gate(&mut self, gate: StartGate) {
+        self.start_gate = Some(gate);
+    }
+
+    /// The joined hosts, with their measurement of the last timed run.
+    pub(crate) fn host_parts(&self) -> Vec<HostPart> {
+        self.workers
+            .iter()
+            .zip(&self.last_run)
+            .filter_map(|(worker, run)| match &worker.peer {
+                Peer::Host(host) => Some(HostPart {
+                    host: host.clone(),
+                    share: worker.share,
+                    run: run.clone(),
+                    lost: worker.lost.then_some(worker.last_tick),
+                }),
+                Peer::Child(_) => None,
+            })
+            .collect()
     }
 
     fn send(worker: &mut Worker, message: &ToWorker) {
@@ -267,13 +390,24 @@ impl RemoteStages {
         while done.iter().any(|done| !done) {
             if !start_sent && ready.iter().all(|ready| *ready) {
                 start_sent = true;
-                let start_unix_nanos = unix_nanos_now() + START_LEAD.as_nanos();
+                let start = match &self.start_gate {
+                    Some(gate) => gate(),
+                    None => unix_nanos_now() + self.start_lead.as_nanos(),
+                };
                 for worker in &mut self.workers {
+                    // Each in its own clock.
+                    let start_unix_nanos =
+                        u128::try_from(start as i128 + worker.clock_offset_nanos())
+                            .unwrap_or(start);
                     Self::send(worker, &ToWorker::Start { start_unix_nanos });
                 }
             }
             if last_check.elapsed() >= LIVENESS_POLL {
                 last_check = Instant::now();
+                // Cancelled from outside (a joined host's coordinator).
+                if self.control.is_cancelled() {
+                    self.broadcast_cancel();
+                }
                 self.check_liveness(stage, &mut done, &mut ready);
                 self.flush_ticks(&mut ticks, &mut on_status);
                 continue;
@@ -306,11 +440,16 @@ impl RemoteStages {
                         rss_bytes,
                         cpu_seconds,
                     };
+                    self.workers[index].last_tick = tick;
                     ticks.add(index, tick, report);
                     self.flush_ticks(&mut ticks, &mut on_status);
                 }
-                Event::Message(_, ToParent::Failure(message)) => {
-                    self.control.fail(Failure::from(message))
+                Event::Message(index, ToParent::Failure(message)) => {
+                    let mut failure = Failure::from(message);
+                    if let Peer::Host(host) = &self.workers[index].peer {
+                        failure.error = failure.error.context(format!("on host {}", host.identity));
+                    }
+                    self.control.fail(failure)
                 }
                 Event::Message(_, ToParent::Interrupted(signal)) => {
                     self.control.interrupt_from_worker(signal)
@@ -422,9 +561,17 @@ impl RemoteStages {
         let worker = &mut self.workers[index];
         worker.alive = false;
         worker.stalled_since = None;
-        let _ = worker.child.kill();
-        let _ = wait_with_timeout(&mut worker.child, Duration::from_secs(2));
-        children::forget(worker.child.id());
+        match &mut worker.peer {
+            Peer::Child(child) => {
+                let _ = child.kill();
+                let _ = wait_with_timeout(child, Duration::from_secs(2));
+                children::forget(child.id());
+            }
+            // Its host ends its workers once the connection is gone.
+            Peer::Host(_) => {
+                let _ = worker.stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
         let error = Error::msg(format!(
             "{} sent nothing for {:.1} s, not even its heartbeat (stopped, or hung?): killed (--liveness-timeout {} s)",
             worker.describe(index),
@@ -442,8 +589,12 @@ impl RemoteStages {
         let worker = &mut self.workers[index];
         worker.alive = false;
         worker.stalled_since = None;
-        let status = wait_with_timeout(&mut worker.child, Duration::from_secs(2));
-        children::forget(worker.child.id());
+        let child = match &mut worker.peer {
+            Peer::Child(child) => child,
+            Peer::Host(_) => return self.host_lost(index, stage),
+        };
+        let status = wait_with_timeout(child, Duration::from_secs(2));
+        children::forget(child.id());
         let error = Error::msg(format!(
             "{} {}",
             worker.describe(index),
@@ -453,6 +604,40 @@ impl RemoteStages {
             who: Who::Process(index),
             phase: stage,
             error,
+        });
+    }
+
+    /// Host `index` closed its connection (it died, or its network
+    /// failed): the run fails, or with `--continue-on-error` goes on
+    /// without it, saying so.
+    fn host_lost(&mut self, index: usize, stage: Phase) {
+        self.workers[index].lost = true;
+        let worker = &self.workers[index];
+        let last = if stage.is_timed() {
+            match worker.last_tick {
+                0 => format!(
+                    " in the {} stage, before its first interval",
+                    stage.header()
+                ),
+                tick => format!(" in the {} stage, after interval {tick}", stage.header()),
+            }
+        } else {
+            format!(" in the {} stage", stage.header())
+        };
+        let message = format!(
+            "{} lost its connection (it died, or the network failed){last}",
+            worker.describe(index)
+        );
+        if self.continue_without_lost && !self.control.is_cancelled() {
+            Console::new().error(&format!(
+                "warning: {message}; going on without it (--continue-on-error): its instances are left out of the results from here on"
+            ));
+            return;
+        }
+        self.control.fail(Failure {
+            who: Who::Process(index),
+            phase: stage,
+            error: Error::msg(message),
         });
     }
 
@@ -564,6 +749,9 @@ impl Stages for RemoteStages {
         on_status: OnMergedStatus<'_>,
     ) -> PhaseMeasurement {
         let measurements = self.run_stage(stage, duration, Some(on_status));
+        if stage == Phase::Run && !self.last_run.is_empty() {
+            self.last_run = measurements.clone();
+        }
         PhaseMeasurement::merge(measurements.into_iter().flatten())
     }
 
@@ -579,14 +767,18 @@ impl Stages for RemoteStages {
         for worker in &mut self.workers {
             Self::send(worker, &ToWorker::Exit);
         }
+        self.wait_for_hosts();
         for index in 0..self.workers.len() {
             let worker = &mut self.workers[index];
+            let Peer::Child(child) = &mut worker.peer else {
+                continue;
+            };
             if !worker.alive {
                 continue;
             }
             worker.alive = false;
-            let status = wait_with_timeout(&mut worker.child, EXIT_TIMEOUT);
-            children::forget(worker.child.id());
+            let status = wait_with_timeout(child, EXIT_TIMEOUT);
+            children::forget(child.id());
             // Any outcome's code is the worker's own verdict (its failures,
             // usage errors and signals were reported already); anything
             // else is a crash.
@@ -595,7 +787,7 @@ impl Stages for RemoteStages {
                 .and_then(Outcome::from_code)
                 .is_some();
             if !expected {
-                let pid = worker.child.id();
+                let pid = child.id();
                 self.control.fail(Failure {
                     who: Who::Process(index),
                     phase: Phase::Close,
@@ -611,20 +803,76 @@ impl Stages for RemoteStages {
     fn coordination(&self) -> Vec<(String, f64)> {
         self.coordination.clone()
     }
+
+    fn hosts(&self) -> Vec<HostPart> {
+        self.host_parts()
+    }
 }
 
 impl Drop for RemoteStages {
     fn drop(&mut self) {
         // No worker outlives the parent, whatever happened.
         for worker in &mut self.workers {
-            if worker.child.try_wait().ok().flatten().is_none() {
-                let _ = worker.child.kill();
-                let _ = worker.child.wait();
+            match &mut worker.peer {
+                Peer::Child(child) => {
+                    if child.try_wait().ok().flatten().is_none() {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    children::forget(child.id());
+                }
+                // A host ends its workers when its connection goes.
+                Peer::Host(_) => {
+                    let _ = worker.stream.shutdown(std::net::Shutdown::Both);
+                }
             }
-            children::forget(worker.child.id());
         }
     }
 }
+
+impl RemoteStages {
+    /// After `Exit`: waits (up to [`EXIT_TIMEOUT`]) for every live host to
+    /// close its connection, which it does once its workers have exited.
+    fn wait_for_hosts(&mut self) {
+        let is_host = |worker: &Worker| worker.alive && matches!(worker.peer, Peer::Host(_));
+        let deadline = Instant::now() + EXIT_TIMEOUT;
+        while self.workers.iter().any(is_host) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(Event::Closed(index)) => self.workers[index].alive = false,
+                Ok(Event::Message(index, ToParent::Failure(message))) => {
+                    let mut failure = Failure::from(message);
+                    if let Peer::Host(host) = &self.workers[index].peer {
+                        failure.error = failure.error.context(format!("on host {}", host.identity));
+                    }
+                    self.control.fail(failure)
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        for index in 0..self.workers.len() {
+            if is_host(&self.workers[index]) {
+                let worker = &mut self.workers[index];
+                worker.alive = false;
+                let _ = worker.stream.shutdown(std::net::Shutdown::Both);
+                let error = Error::msg(format!(
+                    "{} did not end within {} s of the last stage",
+                    worker.describe(index),
+                    EXIT_TIMEOUT.as_secs()
+                ));
+                self.control.fail(Failure {
+                    who: Who::Process(index),
+                    phase: Phase::Close,
+                    error,
+                });
+            }
+        }
+    }
+}
+
+/// On a joined host: passes its failures and Ctrl-C on to the coordinator.
+pub(crate) type Upstream = Box<dyn Fn(crate::runner::control::ControlEvent<'_>) + Send + Sync>;
 
 /// A worker must not outlive its parent, even a parent killed with
 /// SIGKILL: on Linux the kernel sends the worker SIGTERM when the parent

@@ -41,6 +41,19 @@ pub(crate) enum ToWorker {
     Cancel,
     /// All stages are done: exit.
     Exit,
+    /// To a joining host: answer with [`ToParent::ClockReply`] at once
+    /// (the coordinator measures the host's clock offset).
+    ClockProbe,
+    /// To a joined host: the coordinator's arguments (the test and its
+    /// options) and the instances the host runs.
+    Join {
+        args: Vec<String>,
+        share: ProcessShare,
+        /// The host's place in the run, from 0.
+        host_index: usize,
+    },
+    /// To a joining host whose token was right: why it cannot join.
+    Refused { reason: String },
 }
 
 /// From a worker to the parent.
@@ -54,6 +67,15 @@ pub(crate) enum ToParent {
         process_index: usize,
         pid: u32,
     },
+    /// First message of a host joining a run (`--join`): the join token,
+    /// the name it goes by, and its process id.
+    HostHello {
+        token: String,
+        identity: String,
+        pid: u32,
+    },
+    /// A joining host's answer to [`ToWorker::ClockProbe`]: its wall clock.
+    ClockReply { unix_nanos: u128 },
     /// The worker's instances are ready to start the timed stage.
     Ready,
     /// Sent every [`HEARTBEAT_INTERVAL`] from a thread of its own, whatever

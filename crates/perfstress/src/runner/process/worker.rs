@@ -29,7 +29,7 @@ use crate::runner::testing;
 /// An orphaned worker (its parent died) has this long to finish its
 /// operations (at most 1 s of them, whatever `--grace`) and clean up; then
 /// it exits regardless.
-const ORPHAN_CLEANUP: Duration = Duration::from_secs(10);
+pub(super) const ORPHAN_CLEANUP: Duration = Duration::from_secs(10);
 
 /// What the parent told this worker on its command line: where to connect
 /// and which worker it is.
@@ -53,7 +53,7 @@ fn parse_spec(spec: &str) -> Result<WorkerSpec> {
 }
 
 /// A command of the parent, as the worker's main thread carries it out.
-enum Command {
+pub(super) enum Command {
     Begin {
         stage: Phase,
         duration: Duration,
@@ -65,10 +65,10 @@ enum Command {
 
 /// Sends messages to the parent from any thread.
 #[derive(Clone)]
-struct ToParentSender(Arc<Mutex<TcpStream>>);
+pub(super) struct ToParentSender(pub(super) Arc<Mutex<TcpStream>>);
 
 impl ToParentSender {
-    fn send(&self, message: &ToParent) {
+    pub(super) fn send(&self, message: &ToParent) {
         let mut stream = self
             .0
             .lock()
@@ -177,7 +177,7 @@ fn connect(spec: &WorkerSpec) -> Result<(TcpStream, ProcessShare)> {
 
 /// Tells the parent this process is alive, every [`HEARTBEAT_INTERVAL`],
 /// for as long as the process runs.
-fn spawn_heartbeat(sender: ToParentSender) {
+pub(super) fn spawn_heartbeat(sender: ToParentSender) {
     let spawned = std::thread::Builder::new()
         .name("perfstress-heartbeat".to_owned())
         .spawn(move || {
@@ -197,7 +197,7 @@ fn spawn_heartbeat(sender: ToParentSender) {
 /// a cancel takes effect at once. If the parent goes away, the main thread
 /// cleans up and exits; should that take longer than `orphan_limit` (an
 /// operation or a hook that never returns), this thread ends the process.
-fn spawn_reader(
+pub(super) fn spawn_reader(
     mut reader: TcpStream,
     control: Arc<RunControl>,
     orphan_limit: Duration,
@@ -224,7 +224,12 @@ fn spawn_reader(
                         control.cancel_remotely();
                         continue;
                     }
-                    Ok(Some(ToWorker::Assign { .. })) => continue,
+                    Ok(Some(
+                        ToWorker::Assign { .. }
+                        | ToWorker::ClockProbe
+                        | ToWorker::Join { .. }
+                        | ToWorker::Refused { .. },
+                    )) => continue,
                     Ok(Some(ToWorker::Exit)) => Command::Exit,
                     Ok(None) | Err(_) => {
                         control.orphan();

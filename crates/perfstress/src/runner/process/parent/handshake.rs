@@ -5,29 +5,35 @@
 use super::*;
 
 /// A connection to the worker listener that has not said its `Hello` yet.
-struct Handshake {
-    stream: TcpStream,
+pub(in crate::runner::process) struct Handshake {
+    pub(in crate::runner::process) stream: TcpStream,
     received: Vec<u8>,
-    deadline: Instant,
+    pub(in crate::runner::process) deadline: Instant,
 }
 
 /// Where a [`Handshake`] stands.
-enum Said {
+pub(in crate::runner::process) enum Said {
     /// Not all of it has arrived.
     Nothing,
-    /// A whole `Hello`.
-    Hello {
-        token: String,
-        process_index: usize,
-        pid: u32,
-    },
+    /// A whole first message.
+    Message(ToParent),
     /// Nothing a worker says: a stray connection (or one that closed).
     Garbage,
 }
 
 impl Handshake {
+    /// A connection (not blocking) that has until `deadline` to say its
+    /// first message.
+    pub(in crate::runner::process) fn new(stream: TcpStream, deadline: Instant) -> Self {
+        Self {
+            stream,
+            received: Vec::new(),
+            deadline,
+        }
+    }
+
     /// Reads what has arrived (the stream does not block).
-    fn advance(&mut self) -> Said {
+    pub(in crate::runner::process) fn advance(&mut self) -> Said {
         let mut buffer = [0u8; 4096];
         loop {
             match std::io::Read::read(&mut self.stream, &mut buffer) {
@@ -52,15 +58,7 @@ impl Handshake {
             return Said::Nothing;
         }
         match read_message::<ToParent>(&mut &self.received[..]) {
-            Ok(Some(ToParent::Hello {
-                token,
-                process_index,
-                pid,
-            })) => Said::Hello {
-                token,
-                process_index,
-                pid,
-            },
+            Ok(Some(message)) => Said::Message(message),
             _ => Said::Garbage,
         }
     }
@@ -102,11 +100,8 @@ pub(super) fn accept_workers(
                     if handshakes.len() == MAX_HANDSHAKES {
                         handshakes.pop_front();
                     }
-                    handshakes.push_back(Handshake {
-                        stream,
-                        received: Vec::new(),
-                        deadline: Instant::now() + HANDSHAKE_TIMEOUT,
-                    });
+                    handshakes
+                        .push_back(Handshake::new(stream, Instant::now() + HANDSHAKE_TIMEOUT));
                 }
                 Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
                 // A connection reset before it was accepted, a signal, or
@@ -137,11 +132,15 @@ pub(super) fn accept_workers(
                     handshakes.remove(index);
                     continue;
                 }
-                Said::Hello {
+                Said::Message(ToParent::Hello {
                     token,
                     process_index,
                     pid,
-                } => (token, process_index, pid),
+                }) => (token, process_index, pid),
+                Said::Message(_) => {
+                    handshakes.remove(index);
+                    continue;
+                }
             };
             busy = true;
             let Some(Handshake { mut stream, .. }) = handshakes.remove(index) else {
@@ -196,7 +195,7 @@ pub(super) fn accept_workers(
     Ok(())
 }
 
-fn is_out_of_descriptors(error: &std::io::Error) -> bool {
+pub(in crate::runner::process) fn is_out_of_descriptors(error: &std::io::Error) -> bool {
     #[cfg(unix)]
     return matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
     #[cfg(not(unix))]

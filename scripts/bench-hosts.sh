@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Coordination cost of runs across hosts (issue 19): join time, barrier
+# time and clock offset uncertainty of 3 hosts on loopback (127.0.0.2-4)
+# and, as root, in a network namespace joined by a veth pair with 5 ms of
+# netem delay (created and removed here); and NoOpTest's CPU ns/op over
+# 3 hosts x 1 process against one process, same run, interleaved rounds.
+#
+#   bash scripts/bench-hosts.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+target=${CARGO_TARGET_DIR:-target}
+# SYSTEMPERF=path uses that binary instead of building the release one.
+bin=${SYSTEMPERF:-}
+if [ -z "$bin" ]; then
+    cargo build --release -q -p systemperf-tests --bin systemperf --no-default-features
+    bin="$target/release/systemperf"
+fi
+work=$(mktemp -d)
+namespace=pshosts-bench
+cleanup() {
+    ip netns del "$namespace" 2>/dev/null || true
+    ip link del pshosts-a 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+export PERFSTRESS_JOIN_TOKEN="bench-$RANDOM-$RANDOM"
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# run_hosts NAME LISTEN CONNECT [PREFIX...]: NoOpTest -p 3 over 3 hosts of
+# one process each; hosts run under PREFIX (e.g. `ip netns exec NS`).
+run_hosts() {
+    local name=$1 listen=$2 connect=$3
+    shift 3
+    "$bin" NoOpTest -p 3 -d 5 -w 1 --listen "$listen" --hosts 3 \
+        --test-results "$work/$name.json" >"$work/$name.out" 2>&1 &
+    local coordinator=$!
+    sleep 0.2
+    for n in 1 2 3; do
+        "$@" "$bin" --join "$connect" --host-id "h$n" --processes 1 >/dev/null 2>&1 &
+    done
+    wait "$coordinator"
+    wait
+}
+
+figures() {
+    python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d.get("coordination_seconds", {})
+ns = d["cpu_seconds"] * 1e9 / d["total_operations"]
+print(f'{ns:.3f} {c.get("join", 0)*1e3:.2f} {c.get("barrier_post_setup", 0)*1e3:.3f} '
+      f'{c.get("barrier_pre_cleanup", 0)*1e3:.3f} {c.get("clock_offset_uncertainty_max", 0)*1e3:.4f} '
+      f'{d["operations_per_second"]:.3e}')
+PY
+}
+
+netem=yes
+if ip netns add "$namespace" 2>/dev/null; then
+    ip link add pshosts-a type veth peer name pshosts-b
+    ip link set pshosts-b netns "$namespace"
+    ip addr add 10.231.0.1/24 dev pshosts-a
+    ip link set pshosts-a up
+    ip netns exec "$namespace" ip addr add 10.231.0.2/24 dev pshosts-b
+    ip netns exec "$namespace" ip link set pshosts-b up
+    ip netns exec "$namespace" ip link set lo up
+    if ! tc qdisc add dev pshosts-a root netem delay 5ms 2>"$work/netem.err"; then
+        netem="unavailable ($(cat "$work/netem.err"))"
+    fi
+else
+    netem="no namespace (not root?)"
+fi
+echo "uptime: $(uptime)"
+echo "netem 5 ms: $netem"
+echo "| round | run | CPU ns/op | join ms | barrier post setup ms | barrier pre cleanup ms | worst offset uncertainty ms | ops/s |"
+echo "|---|---|---|---|---|---|---|---|"
+for round in $(seq "$rounds"); do
+    "$bin" NoOpTest -p 3 -d 5 -w 1 --processes 1 --test-results "$work/one.json" >/dev/null 2>&1
+    echo "| $round | 1 process | $(figures "$work/one.json" | awk '{print $1" | - | - | - | - | "$6}') |"
+    p=$(port)
+    run_hosts loopback "127.0.0.1:$p" "127.0.0.1:$p"
+    echo "| $round | 3 hosts, loopback | $(figures "$work/loopback.json" | tr ' ' '|' | sed 's/|/ | /g') |"
+    if ip netns list | grep -q "$namespace"; then
+        p=$(port)
+        run_hosts netns "10.231.0.1:$p" "10.231.0.1:$p" ip netns exec "$namespace"
+        echo "| $round | 3 hosts, namespace + veth$([ "$netem" = yes ] && echo ' + netem 5 ms') | $(figures "$work/netns.json" | tr ' ' '|' | sed 's/|/ | /g') |"
+    fi
+done
