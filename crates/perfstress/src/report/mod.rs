@@ -10,6 +10,7 @@ mod json;
 mod latency;
 mod markdown;
 mod operations_file;
+mod otlp;
 mod reporter;
 mod stress;
 mod timeline;
@@ -17,6 +18,7 @@ mod timeline;
 pub(crate) use comparison::comparison_lines;
 pub(crate) use console::Console;
 pub(crate) use markdown::write_comparison_markdown;
+pub(crate) use otlp::{AVAILABLE as OTLP_AVAILABLE, metrics_url as otlp_metrics_url};
 pub(crate) use reporter::Reporters;
 
 use crate::plan::Plan;
@@ -41,6 +43,13 @@ pub(crate) fn reporters(plan: &Plan) -> Reporters {
     }
     if let Some(path) = &plan.stress.histogram_log {
         reporters.push(Box::new(HistogramLogFile::new(path.clone())));
+    }
+    #[cfg(feature = "otlp")]
+    if let Some(url) = &plan.stress.otlp_metrics_url {
+        reporters.push(Box::new(otlp::OtlpMetrics::new(
+            url.clone(),
+            plan.test_name(),
+        )));
     }
     if let Some(path) = &plan.results_file {
         reporters.push(Box::new(OperationsFile::new(path.clone())));
