@@ -21,6 +21,7 @@ mod failure;
 mod fs;
 pub mod metrics;
 mod options;
+mod otlp;
 mod outcome;
 mod phase;
 mod plan;

@@ -216,14 +216,14 @@ impl Plan {
             );
         }
         let otlp_metrics_url = match &global.otlp_endpoint {
-            Some(_) if !crate::report::OTLP_AVAILABLE => {
+            Some(_) if !crate::otlp::AVAILABLE => {
                 return usage(
                     "--otlp-endpoint is not available in this build: it needs perfstress's `otlp` feature (add `features = [\"otlp\"]` to the perfstress dependency of the perf target's Cargo.toml)"
                         .to_owned(),
                 );
             }
             Some(endpoint) => Some(
-                crate::report::otlp_metrics_url(endpoint)
+                crate::otlp::metrics_url(endpoint)
                     .map_err(|message| Error::new(ErrorKind::Usage, message))?,
             ),
             None => None,

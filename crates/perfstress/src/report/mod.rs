@@ -18,7 +18,6 @@ mod timeline;
 pub(crate) use comparison::comparison_lines;
 pub(crate) use console::Console;
 pub(crate) use markdown::write_comparison_markdown;
-pub(crate) use otlp::{AVAILABLE as OTLP_AVAILABLE, metrics_url as otlp_metrics_url};
 pub(crate) use reporter::Reporters;
 
 use crate::plan::Plan;

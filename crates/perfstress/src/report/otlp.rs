@@ -22,53 +22,6 @@
 //! never holds up the run; each export is bounded by a timeout, and what
 //! was not exported is reported as a warning at the end of the run.
 
-use crate::redact::redact_url;
-
-/// Whether this build can export (`otlp` feature).
-pub(crate) const AVAILABLE: bool = cfg!(feature = "otlp");
-
-/// The path the OTLP/HTTP metrics receiver listens on.
-const METRICS_PATH: &str = "/v1/metrics";
-
-/// The URL exports are sent to for `--otlp-endpoint endpoint`: an
-/// `http://` or `https://` URL with a host; with no path (or `/`), the
-/// OTLP/HTTP metrics path `/v1/metrics` is appended, as
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` is read; a URL with a path is used as is.
-pub(crate) fn metrics_url(endpoint: &str) -> Result<String, String> {
-    let invalid = |why: &str| {
-        Err(format!(
-            "--otlp-endpoint: {why}; got '{}' (expected e.g. http://localhost:4318, the collector's OTLP/HTTP address)",
-            redact_url(endpoint)
-        ))
-    };
-    let Some((scheme, rest)) = endpoint.split_once("://") else {
-        return invalid("not a URL");
-    };
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return invalid("the scheme must be http or https (OTLP/HTTP; gRPC is not supported)");
-    }
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    if host.is_empty() || host.starts_with(':') || authority.chars().any(char::is_whitespace) {
-        return invalid("the URL has no host");
-    }
-    if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']'))
-        && port.parse::<u16>().is_err()
-    {
-        return invalid("the port is not a number from 0 to 65535");
-    }
-    Ok(if path.is_empty() || path == "/" {
-        format!("{scheme}://{authority}{METRICS_PATH}")
-    } else {
-        endpoint.to_owned()
-    })
-}
-
 #[cfg(feature = "otlp")]
 pub(crate) use exporter::OtlpMetrics;
 
@@ -117,7 +70,7 @@ mod exporter {
     }
 
     enum Message {
-        Interval(Point),
+        Interval(Box<Point>),
         Finish,
     }
 
@@ -228,7 +181,7 @@ mod exporter {
             match self
                 .queue
                 .as_ref()
-                .map(|queue| queue.try_send(Message::Interval(point)))
+                .map(|queue| queue.try_send(Message::Interval(Box::new(point))))
             {
                 Some(Ok(())) => {}
                 Some(Err(TrySendError::Full(_))) | None => self.dropped += 1,
@@ -384,7 +337,7 @@ mod exporter {
         let _instruments = instruments(&provider, &current, scenario);
         let mut warned = false;
         while let Ok(Message::Interval(point)) = receiver.recv() {
-            *current.lock().unwrap_or_else(PoisonError::into_inner) = Some(point);
+            *current.lock().unwrap_or_else(PoisonError::into_inner) = Some(*point);
             match provider.force_flush() {
                 Ok(()) => done.exported += 1,
                 Err(error) => {
@@ -549,47 +502,12 @@ mod exporter {
                 .port();
             let url = format!("http://127.0.0.1:{port}/v1/metrics");
             let (queue, receiver) = mpsc::sync_channel(QUEUE);
-            queue.send(Message::Interval(Point::default())).unwrap();
+            queue.send(Message::Interval(Box::default())).unwrap();
             queue.send(Message::Finish).unwrap();
             let started = Instant::now();
             let done = export_loop(&url, "Test".to_owned(), &receiver);
             assert_eq!((done.exported, done.failed), (0, 1));
             assert!(started.elapsed() < EXPORT_TIMEOUT + Duration::from_secs(3));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::metrics_url;
-
-    #[test]
-    fn the_metrics_path_is_added_to_a_bare_endpoint() {
-        for (endpoint, url) in [
-            ("http://localhost:4318", "http://localhost:4318/v1/metrics"),
-            ("http://localhost:4318/", "http://localhost:4318/v1/metrics"),
-            ("https://collector", "https://collector/v1/metrics"),
-            ("http://[::1]:4318", "http://[::1]:4318/v1/metrics"),
-            (
-                "http://c:4318/otlp/v1/metrics",
-                "http://c:4318/otlp/v1/metrics",
-            ),
-        ] {
-            assert_eq!(metrics_url(endpoint).as_deref(), Ok(url), "{endpoint}");
-        }
-    }
-
-    #[test]
-    fn a_bad_endpoint_is_refused() {
-        for endpoint in [
-            "localhost:4318",
-            "grpc://c:4317",
-            "http://",
-            "http://:4318",
-            "http://c:port",
-        ] {
-            let error = metrics_url(endpoint).unwrap_err();
-            assert!(error.starts_with("--otlp-endpoint: "), "{error}");
         }
     }
 }

@@ -206,7 +206,7 @@ fn a_receiver_gets_the_timeline_as_metrics() {
         .option("--timeline", timeline.arg())
         .option(
             "--otlp-endpoint",
-            &format!("http://127.0.0.1:{}", receiver.port),
+            format!("http://127.0.0.1:{}", receiver.port),
         )
         .env_remove("OTEL_SERVICE_NAME")
         .env_remove("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION")
@@ -304,7 +304,7 @@ fn an_unreachable_collector_is_a_warning_not_a_hang() {
         .warmup(0)
         .processes(1)
         .option("--status-interval", "0.25")
-        .option("--otlp-endpoint", &format!("http://127.0.0.1:{port}"))
+        .option("--otlp-endpoint", format!("http://127.0.0.1:{port}"))
         .run();
     output.assert_outcome(Outcome::Success);
     assert!(

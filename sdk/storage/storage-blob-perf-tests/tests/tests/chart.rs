@@ -101,11 +101,7 @@ fn render(name: &str, template: &str) -> Rendered {
                         depth += 1;
                     }
                 }
-                "end" => {
-                    if depth > 0 {
-                        depth -= 1;
-                    }
-                }
+                "end" => depth = depth.saturating_sub(1),
                 "else" => {}
                 _ if word.starts_with('$') => {}
                 _ => {
