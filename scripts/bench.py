@@ -15,6 +15,7 @@ shared and noisy: compare ratios, not bare times).
     python3 scripts/bench.py phase-end  [--rounds 3] [--baseline BIN]
     python3 scripts/bench.py stress     [--seconds 5] [--rounds 3]
     python3 scripts/bench.py stress-memory [--seconds 600]
+    python3 scripts/bench.py paced-timeline [--seconds 5] [--rounds 3]
 
 `sleep`: SleepTest's rate against the truth (parallel / delay) over
 delays 1, 10, 100 ms x -p 1, 8, 64 x --processes 1, 2, async and sync.
@@ -29,6 +30,9 @@ interleaved in the same rounds), and StressSampleTest failing every
 operation (errors counted per CPU second, per kind).
 `stress-memory`: RSS of a NoOpTest --latency --timeline run, from its
 timeline, at 1 minute and at the end.
+`paced-timeline`: CPU of NoOpTest --rate --latency with and without
+--timeline (the interval histograms of a paced run), and whether the
+intervals' latency counts add up to the run's.
 `--baseline BIN` adds the same rows run by another systemperf binary (an
 earlier build), interleaved in the same rounds.
 
@@ -295,6 +299,33 @@ def stress_memory(args):
     print(f"\npeak {results.get('peak_memory_use', 0) / 2**20:.2f} MiB, growth {results.get('memory_growth_bytes_per_minute', 0) / 1024:.2f} KiB/min (least squares over the run); load average at the end {load()}")
 
 
+def paced_timeline(args):
+    """--rate with --latency: CPU of the run with and without a timeline (the
+    interval sinks, whose waiting instances wake every millisecond)."""
+    print(f"Machine: {machine()}; load average at the start {load()}\n")
+    print("| mode | -p | --rate | CPU % of one core, --latency | with --timeline | ratio | intervals' latency count = run's |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as directory:
+        timeline = os.path.join(directory, "timeline.jsonl")
+        for mode in ("sync", "async"):
+            for parallel, rate in ((1, 1000), (8, 1000)):
+                flags = ["--sync"] if mode == "sync" else []
+                command = ["NoOpTest", "-d", str(args.seconds), "-w", "0", "-p", str(parallel), "--processes", "1",
+                           "--rate", str(rate), "--latency", *flags]
+                without, with_timeline, exact = [], [], True
+                for _ in range(args.rounds):
+                    results = run_systemperf(command)
+                    without.append(results["cpu_seconds"] / results["duration_seconds"] * 100)
+                    results = run_systemperf([*command, "--timeline", timeline])
+                    with_timeline.append(results["cpu_seconds"] / results["duration_seconds"] * 100)
+                    with open(timeline) as lines:
+                        counted = sum(json.loads(line)["latency_ms"]["count"] for line in lines if '"run"' in line)
+                    exact = exact and counted == results["latency"]["count"]
+                a, b = median(without), median(with_timeline)
+                print(f"| {mode} | {parallel} | {rate} | {a:.2f} | {b:.2f} | {b / a:.2f}x | {exact} |")
+    print(f"\nload average at the end {load()}")
+
+
 def load():
     with open("/proc/loadavg") as loadavg:
         return " ".join(loadavg.read().split()[:3])
@@ -489,7 +520,7 @@ def http_rows(args, prefix, url):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http", "phase-end", "stress", "stress-memory"])
+    parser.add_argument("benchmark", choices=["overhead", "processes", "events", "latency", "memory", "sleep", "http", "phase-end", "stress", "stress-memory", "paced-timeline"])
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--pin", action="store_true", help="http: nginx on CPU 0, the clients on CPU 1 (taskset)")

@@ -4,11 +4,14 @@
 //!
 //! The packages live outside this workspace (under the system's temporary
 //! directory, at paths stable across runs), and every build shares one target
-//! directory under this test's own (`CARGO_TARGET_TMPDIR`): perfstress and
-//! its dependencies are compiled once, in release mode (a few minutes the
-//! first time, seconds afterwards), and the builds never wait for the outer
-//! cargo's build directory lock. Builds started by tests running at the same
-//! time wait for each other on that target directory's lock.
+//! directory under the workspace's `CARGO_TARGET_TMPDIR`, the one the
+//! PerfAutomation package tests of systemperf and the storage suite build
+//! into: with the repository's lockfile copied into each package (the same
+//! versions), perfstress and its dependencies are compiled once in release
+//! mode for all of them (a few minutes the first time, seconds afterwards),
+//! and the builds never wait for the outer cargo's build directory lock.
+//! Builds started by tests running at the same time wait for each other on
+//! that target directory's lock.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -56,7 +59,7 @@ fn cargo_perfstress(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env(
             "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cargo-perfstress-target"),
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf-automation"),
         )
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("CARGO_BUILD_TARGET_DIR")
@@ -279,7 +282,7 @@ fn a_signal_reaches_the_test_and_its_exit_code_comes_back() {
         .current_dir(example())
         .env(
             "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cargo-perfstress-target"),
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf-automation"),
         )
         .env("CARGO_TERM_COLOR", "never")
         .stdout(Stdio::piped())
@@ -621,7 +624,7 @@ fn the_scaffold_is_one_executable_as_perf_automation_builds_it() {
         .current_dir(example())
         .env(
             "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cargo-perfstress-target"),
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf-automation"),
         )
         .output()
         .unwrap();

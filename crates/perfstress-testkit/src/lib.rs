@@ -13,6 +13,8 @@
 //!   [`status_lines`] ([`StatusLine`], [`STATUS_HEADER`]), [`parse_grouped`];
 //!   and checked whole where every test checks it the same way:
 //!   [`Output::timed_status_lines`], [`Output::assert_failure_reported`].
+//! - **Packages**: [`perf_automation_build`] builds a perf package as
+//!   PerfAutomation does and checks it yields exactly one executable.
 //! - **Files**: [`TempPath`] (results files) and [`TempDir`], removed on drop.
 //! - **Figures**: [`assert_close`], and for timing-dependent ones
 //!   [`within`]/[`expect`] inside [`retry_timing`]; [`timing_sensitive`] and
@@ -37,6 +39,7 @@
 mod command_line;
 mod in_process;
 mod numbers;
+mod perf_automation;
 mod report;
 mod run;
 mod schedule;
@@ -46,6 +49,7 @@ mod watched;
 pub use command_line::CommandLine;
 pub use in_process::{Perf, Ran, serial};
 pub use numbers::{assert_close, expect, retry_timing, within};
+pub use perf_automation::perf_automation_build;
 // Becomes `pub use perfstress::Outcome;` once the library has it.
 pub use perfstress::Outcome;
 pub use report::{

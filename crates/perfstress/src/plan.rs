@@ -194,14 +194,11 @@ impl Plan {
                 "--threshold {threshold} needs the latency recorded: add --latency (or --rate)"
             ));
         }
-        if global.histogram_log.is_some() && timing != TimingStrategy::Recorded {
-            return usage(if timing.rate().is_some() {
-                "--histogram-log does not work with --rate yet: run it with --latency alone"
-                    .to_owned()
-            } else {
-                "--histogram-log needs --latency: it logs the latency histogram of each interval"
-                    .to_owned()
-            });
+        if global.histogram_log.is_some() && !timing.records_latency() {
+            return usage(
+                "--histogram-log needs --latency (or --rate): it logs the latency histogram of each interval"
+                    .to_owned(),
+            );
         }
         if global.continue_on_error && entry.is_event {
             return usage(format!(

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::serialization::V2DeflateSerializer;
-use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
@@ -27,6 +27,10 @@ use super::reporter::Reporter;
 pub(crate) struct TimelineLine<'a> {
     /// `"warmup"` or `"run"`.
     pub(crate) phase: &'static str,
+    /// With `--iterations N` (N > 1), the timed run's iteration, 1 to N
+    /// (each iteration's intervals count from 0 again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) iteration: Option<usize>,
     /// 0, 1, ... within the phase.
     pub(crate) interval: u32,
     /// Seconds since the phase started, at the interval's start.
@@ -71,11 +75,13 @@ pub(crate) struct IntervalLatencyMs {
 }
 
 impl<'a> TimelineLine<'a> {
-    /// The line of `record`.
-    pub(crate) fn new(record: &'a IntervalRecord) -> Self {
+    /// The line of `record`, of timed-run iteration `iteration` (with
+    /// `--iterations`).
+    pub(crate) fn new(record: &'a IntervalRecord, iteration: Option<usize>) -> Self {
         let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
         Self {
             phase: phase_name(record.phase),
+            iteration: iteration.filter(|_| record.phase == Phase::Run),
             interval: record.index,
             start_seconds: record.start_seconds,
             end_seconds: record.end_seconds,
@@ -92,7 +98,11 @@ impl<'a> TimelineLine<'a> {
                 p99: ms(latency.p99),
                 max: ms(latency.max),
             }),
-            cpu_percent: record.cpu_percent,
+            // Process CPU time advances in clock ticks (10 ms on Linux):
+            // a tenth of a percent is more than the figure holds.
+            cpu_percent: record
+                .cpu_percent
+                .map(|percent| (percent * 10.0).round() / 10.0),
             rss_bytes: record.rss_bytes,
         }
     }
@@ -168,6 +178,8 @@ impl LineFile {
 #[derive(Debug)]
 pub(crate) struct TimelineFile {
     file: LineFile,
+    /// The timed run's iteration (`--iterations`).
+    iteration: Option<usize>,
 }
 
 impl TimelineFile {
@@ -175,6 +187,7 @@ impl TimelineFile {
     pub(crate) fn new(path: PathBuf) -> Self {
         Self {
             file: LineFile::new("--timeline", path),
+            iteration: None,
         }
     }
 }
@@ -186,8 +199,12 @@ impl Reporter for TimelineFile {
         self.file.write(b"");
     }
 
+    fn iteration_start(&mut self, index: usize, _count: usize) {
+        self.iteration = Some(index);
+    }
+
     fn interval(&mut self, record: &IntervalRecord) {
-        let mut line = match serde_json::to_vec(&TimelineLine::new(record)) {
+        let mut line = match serde_json::to_vec(&TimelineLine::new(record, self.iteration)) {
             Ok(line) => line,
             Err(error) => {
                 self.file.error = Some(Error::msg(format!("--timeline: {error}")));
@@ -210,6 +227,9 @@ impl Reporter for TimelineFile {
 pub(crate) struct HistogramLogFile {
     file: LineFile,
     started: bool,
+    /// `iteration-N` with `--iterations`: the interval log's tag, so each
+    /// iteration's intervals (timestamps from 0 again) read apart.
+    tag: Option<String>,
 }
 
 impl HistogramLogFile {
@@ -218,6 +238,7 @@ impl HistogramLogFile {
         Self {
             file: LineFile::new("--histogram-log", path),
             started: false,
+            tag: None,
         }
     }
 }
@@ -225,6 +246,10 @@ impl HistogramLogFile {
 impl Reporter for HistogramLogFile {
     fn options(&mut self, _plan: &Plan) {
         self.file.write(b"");
+    }
+
+    fn iteration_start(&mut self, index: usize, _count: usize) {
+        self.tag = Some(format!("iteration-{index}"));
     }
 
     fn interval(&mut self, record: &IntervalRecord) {
@@ -266,7 +291,7 @@ impl Reporter for HistogramLogFile {
                     histogram.histogram(),
                     Duration::from_secs_f64(record.start_seconds),
                     Duration::from_secs_f64(record.end_seconds - record.start_seconds),
-                    None,
+                    self.tag.as_deref().and_then(Tag::new),
                 )
                 .map_err(|error| error.to_string())
         });

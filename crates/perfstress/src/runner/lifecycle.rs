@@ -14,7 +14,7 @@ use crate::metrics::{
 };
 use crate::outcome::Outcome;
 use crate::phase::Phase;
-use crate::plan::{Plan, TimingStrategy};
+use crate::plan::Plan;
 use crate::report::{Console, Reporters};
 
 use super::control::RunControl;
@@ -220,11 +220,11 @@ impl<'a> Lifecycle<'a> {
     fn timed(&mut self, stages: &mut dyn Stages, stage: Phase, duration: Duration) -> PhaseResults {
         let mut previous_total = 0;
         let reporters = &mut self.reporters;
-        // The ticks carry interval histograms with --latency (not --rate)
-        // and a timeline or histogram log, in the timed run.
+        // The ticks carry interval histograms (service time) with --latency
+        // or --rate and a timeline or histogram log, in the timed run.
         let interval_latency = self.plan.stress.interval_latency()
             && stage == Phase::Run
-            && self.plan.timing == TimingStrategy::Recorded;
+            && self.plan.timing.records_latency();
         let mut timeline = Timeline::new(stage, self.plan.stress.status_interval, interval_latency);
         let mut measurement = stages.timed(stage, duration, &mut |tick, report| {
             let interval = timeline.tick(tick, report);

@@ -3,10 +3,6 @@
 //! `[[bin]]`s along with its benches, so a bin there would make two).
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 use crate::common::*;
 
@@ -23,59 +19,5 @@ fn perf_automation_build_reports_one_executable_the_perf_bench() {
     let _cpu = cpu_saturating();
     let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf-automation");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    // At the lowest priority where `nice` is there: the other tests that
-    // run meanwhile (promptness is checked to the second) go first.
-    let niced = Command::new("nice").arg("true").status().is_ok();
-    let run = if niced {
-        Run::new("nice").args(["-n", "19"]).arg(cargo)
-    } else {
-        Run::new(cargo)
-    };
-    let started = Instant::now();
-    let output = run
-        .current_dir(&repository)
-        .args(["build", "--release", "--package", "systemperf"])
-        .args(["--bench", "perf", "--message-format=json"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .timeout(Duration::from_secs(30 * 60))
-        .ok();
-    eprintln!(
-        "PerfAutomation's build of systemperf took {:.0?}",
-        started.elapsed()
-    );
-
-    let executables: Vec<Value> = output
-        .stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["executable"].is_string())
-        .collect();
-    assert_eq!(
-        executables.len(),
-        1,
-        "exactly one executable: {executables:#?}\n--- stderr ---\n{}",
-        output.stderr
-    );
-    let perf = &executables[0];
-    assert_eq!(perf["reason"], "compiler-artifact", "{perf:#}");
-    assert_eq!(perf["target"]["name"], "perf", "{perf:#}");
-    assert_eq!(
-        perf["target"]["kind"],
-        serde_json::json!(["bench"]),
-        "{perf:#}"
-    );
-    let package = perf["package_id"].as_str().unwrap_or_default();
-    assert!(
-        package.contains("crates/systemperf#"),
-        "the bench of systemperf: {perf:#}"
-    );
-    let executable = Path::new(perf["executable"].as_str().unwrap_or_default());
-    assert!(
-        executable.starts_with(&target_dir) && executable.is_file(),
-        "{} is a file in {}",
-        executable.display(),
-        target_dir.display()
-    );
+    perf_automation_build(&repository, "systemperf", "crates/systemperf", &target_dir);
 }

@@ -440,3 +440,81 @@ fn bad_stress_options_are_usage_errors() {
         );
     }
 }
+
+/// `--rate` with a timeline and a histogram log, over two iterations: each
+/// interval carries its service-time latency, the lines name their
+/// iteration, the log tags each iteration's intervals, and the figures add
+/// up to the run's.
+#[test]
+fn paced_iterations_keep_interval_latency() {
+    let _timing = timing_sensitive();
+    let (timeline, log, results) = (
+        TempPath::new("timeline-paced"),
+        TempPath::new("histogram-log-paced"),
+        TempPath::new("timeline-paced-results"),
+    );
+    let output = systemperf("NoOpTest")
+        .duration(1)
+        .warmup(0)
+        .parallel(2)
+        .processes(1)
+        .option("--rate", 200)
+        .option("--iterations", 2)
+        .option("--status-interval", "0.5")
+        .option("--timeline", timeline.arg())
+        .option("--histogram-log", log.arg())
+        .results(&results)
+        .run();
+    output.assert_outcome(Outcome::Success);
+    let lines = lines_of(&timeline);
+    let mut timed = 0;
+    for iteration in 1..=2u64 {
+        let run: Vec<&Value> = lines
+            .iter()
+            .filter(|line| line["phase"] == "run" && line["iteration"] == iteration)
+            .collect();
+        assert!(run.len() >= 2, "iteration {iteration}: {lines:?}");
+        assert_eq!(run[0]["interval"], 0);
+        let operations: u64 = run
+            .iter()
+            .map(|line| line["operations"].as_u64().unwrap())
+            .sum();
+        let latency: u64 = run
+            .iter()
+            .map(|line| line["latency_ms"]["count"].as_u64().unwrap())
+            .sum();
+        // Every completed operation's service time is in one interval.
+        assert_eq!(latency, operations, "iteration {iteration}: {run:?}");
+        assert!(operations > 0 && operations <= 200, "{operations}");
+        // The whole intervals hold what completed in them: nothing is left
+        // for a last interval of (nearly) no length.
+        let whole: u64 = run
+            .iter()
+            .filter(|line| line["final"] == false)
+            .map(|line| line["latency_ms"]["count"].as_u64().unwrap())
+            .sum();
+        assert!(whole * 10 >= operations * 9, "{run:?}");
+        for cpu in run.iter().filter_map(|line| line["cpu_percent"].as_f64()) {
+            assert_eq!((cpu * 10.0).round() / 10.0, cpu, "rounded to 0.1: {cpu}");
+        }
+        timed += latency;
+    }
+    let json = results.json();
+    assert_eq!(timed, json["latency"]["count"].as_u64().unwrap(), "{json}");
+    // The log's intervals are tagged with their iteration.
+    let text = std::fs::read(log.path()).unwrap();
+    let mut tags = std::collections::BTreeMap::<String, usize>::new();
+    for entry in hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&text) {
+        if let hdrhistogram::serialization::interval_log::LogEntry::Interval(interval) =
+            entry.expect("a well-formed interval log")
+        {
+            let tag = interval.tag().expect("tagged").as_str().to_owned();
+            *tags.entry(tag).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        tags.keys().collect::<Vec<_>>(),
+        ["iteration-1", "iteration-2"],
+        "{tags:?}"
+    );
+}

@@ -89,6 +89,7 @@ pub(crate) fn run_sync_loop<D: Driver, T: Timing>(
         }
     };
     tracker.finish();
+    timing.end();
     result
 }
 
@@ -154,6 +155,7 @@ async fn async_loop<D: Driver, T: Timing>(
             }
             Err(error) => {
                 tracker.finish();
+                timing.end();
                 return Err(error);
             }
         };
@@ -171,6 +173,7 @@ async fn async_loop<D: Driver, T: Timing>(
         }
     }
     tracker.finish();
+    timing.end();
     Ok(())
 }
 

@@ -119,6 +119,20 @@ impl TimedPhase<'_> {
         let plan = self.timing;
         let mut readings = if is_event_test {
             self.run_events(instances, on_tick)
+        } else if let (Some(rate), true) = (plan.rate, plan.record && self.interval_latency) {
+            let sinks = SharedLatency::for_instances(instances.len());
+            let first_index = self.first_index;
+            self.run_timed(instances, on_tick, &sinks, |index| {
+                Paced::with_sink(
+                    clock.clone(),
+                    rate,
+                    plan.parallel,
+                    index,
+                    plan.record,
+                    self.duration,
+                    IntervalSink::new(sinks[index - first_index].clone()),
+                )
+            })
         } else if let Some(rate) = plan.rate {
             self.run_timed(instances, on_tick, &[], |index| {
                 Paced::new(
@@ -131,9 +145,7 @@ impl TimedPhase<'_> {
                 )
             })
         } else if plan.record && self.interval_latency {
-            let sinks: Vec<Arc<SharedLatency>> = (0..instances.len())
-                .map(|_| Arc::new(SharedLatency::default()))
-                .collect();
+            let sinks = SharedLatency::for_instances(instances.len());
             let first_index = self.first_index;
             self.run_timed(instances, on_tick, &sinks, |index| {
                 Recorded::with_sink(

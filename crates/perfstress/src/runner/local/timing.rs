@@ -47,6 +47,10 @@ pub(crate) trait Timing: Send + 'static {
     /// goes into a histogram of its own.
     fn after_error(&mut self);
 
+    /// When the instance's loop ends (on the instance's thread or task).
+    #[inline(always)]
+    fn end(&mut self) {}
+
     /// What was recorded, if anything.
     fn into_record(self) -> Option<LatencyRecord>;
 }
@@ -89,6 +93,17 @@ pub(crate) trait LatencySink: Send + 'static {
     fn record_nanos(&mut self, nanos: u64);
     /// What is left at the end of the phase.
     fn into_histogram(self) -> LatencyHistogram;
+    /// Called while an instance waits for its next operation's due time
+    /// (`--rate`): a sink that hands its interval over does it now rather
+    /// than at the next operation's end.
+    #[inline(always)]
+    fn idle(&mut self) {}
+    /// How often a waiting instance must call [`LatencySink::idle`] (`None`:
+    /// never needed).
+    const IDLE_POLL: Option<Duration> = None;
+    /// When the instance's loop ends.
+    #[inline(always)]
+    fn end(&mut self) {}
 }
 
 impl LatencySink for LatencyHistogram {
@@ -106,7 +121,7 @@ impl LatencySink for LatencyHistogram {
 /// histograms; one in the middle of an operation hands its own over with
 /// the next interval's (the last interval is the phase's histogram less the
 /// others, so nothing is lost or counted twice).
-const HAND_OVER_WAIT: Duration = Duration::from_millis(2);
+const HAND_OVER_WAIT: Duration = Duration::from_millis(5);
 
 /// The meeting point of an instance's [`IntervalSink`] and the status tick.
 #[derive(Debug, Default)]
@@ -119,6 +134,11 @@ pub(crate) struct SharedLatency {
 }
 
 impl SharedLatency {
+    /// One meeting point for each of `count` instances.
+    pub(crate) fn for_instances(count: usize) -> Vec<Arc<SharedLatency>> {
+        (0..count).map(|_| Arc::default()).collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<LatencyHistogram>> {
         self.handed
             .lock()
@@ -178,12 +198,31 @@ impl IntervalSink {
 }
 
 impl LatencySink for IntervalSink {
+    // Well within HAND_OVER_WAIT, so the tick gets a waiting instance's
+    // interval (a paced instance spends most of its time waiting).
+    const IDLE_POLL: Option<Duration> = Some(Duration::from_millis(1));
+
     #[inline(always)]
     fn record_nanos(&mut self, nanos: u64) {
         self.histogram.record_nanos(nanos);
         if self.shared.requested.load(Ordering::Relaxed) {
             self.hand_over();
         }
+    }
+
+    fn idle(&mut self) {
+        if self.shared.requested.load(Ordering::Relaxed) {
+            self.hand_over();
+        }
+    }
+
+    /// The loop ended: what it recorded since the last hand-over belongs
+    /// to the interval in progress, so the next tick takes it (a paced
+    /// instance ends before the phase's last tick when its next operation
+    /// would be due after the end; without this the tick at the end would
+    /// find nothing and the last, partial interval would hold it all).
+    fn end(&mut self) {
+        self.hand_over();
     }
 
     fn into_histogram(mut self) -> LatencyHistogram {
@@ -259,6 +298,10 @@ impl<S: LatencySink> Timing for Recorded<S> {
         self.start = end;
     }
 
+    fn end(&mut self) {
+        self.histogram.end();
+    }
+
     fn into_record(self) -> Option<LatencyRecord> {
         Some(LatencyRecord {
             service: self.histogram.into_histogram(),
@@ -274,7 +317,9 @@ impl<S: LatencySink> Timing for Recorded<S> {
 /// for slow operations) and records service time and corrected latency.
 /// Operation `k` of the instance is due at `origin + offset + k * interval`;
 /// its corrected latency runs from that time, however late it started.
-pub(crate) struct Paced {
+/// The service time goes to `S` (an [`IntervalSink`] when the ticks take
+/// each interval's latency).
+pub(crate) struct Paced<S: LatencySink = LatencyHistogram> {
     clock: quanta::Clock,
     interval: Duration,
     offset: Duration,
@@ -287,7 +332,7 @@ pub(crate) struct Paced {
     /// How long the phase lasts: an operation due at or after its end does
     /// not start (`--rate 500 -d 2` is 1000 operations, not 1001).
     phase_length: Duration,
-    service: LatencyHistogram,
+    service: S,
     corrected: LatencyHistogram,
     late_starts: u64,
     /// Failed operations' service time (`--continue-on-error`).
@@ -315,6 +360,35 @@ impl Paced {
         record: bool,
         phase_length: Duration,
     ) -> Self {
+        Paced::with_sink(
+            clock,
+            rate,
+            parallel,
+            instance,
+            record,
+            phase_length,
+            LatencyHistogram::new(),
+        )
+    }
+}
+
+impl<S: LatencySink> Paced<S> {
+    /// The longest sleep of a waiting instance.
+    const MAX_SLEEP: Duration = match S::IDLE_POLL {
+        Some(poll) if poll.as_nanos() < MAX_SLEEP.as_nanos() => poll,
+        _ => MAX_SLEEP,
+    };
+
+    /// As [`Paced::new`], with the service time recorded into `service`.
+    pub(crate) fn with_sink(
+        clock: quanta::Clock,
+        rate: f64,
+        parallel: usize,
+        instance: usize,
+        record: bool,
+        phase_length: Duration,
+        service: S,
+    ) -> Self {
         let now = clock.now();
         Self {
             clock,
@@ -326,7 +400,7 @@ impl Paced {
             started: now,
             record,
             phase_length,
-            service: LatencyHistogram::new(),
+            service,
             corrected: LatencyHistogram::new(),
             late_starts: 0,
             errors: None,
@@ -356,7 +430,7 @@ impl Paced {
     }
 }
 
-impl Timing for Paced {
+impl<S: LatencySink> Timing for Paced<S> {
     const PACED: bool = true;
 
     fn begin(&mut self) {
@@ -371,8 +445,9 @@ impl Timing for Paced {
             if stop.load(Ordering::Relaxed) {
                 return false;
             }
+            self.service.idle();
             if wait > SPIN_BELOW {
-                std::thread::sleep((wait - SPIN_BELOW / 2).min(MAX_SLEEP));
+                std::thread::sleep((wait - SPIN_BELOW / 2).min(Self::MAX_SLEEP));
             } else {
                 std::hint::spin_loop();
             }
@@ -396,8 +471,9 @@ impl Timing for Paced {
             if stop.load(Ordering::Relaxed) {
                 return false;
             }
+            self.service.idle();
             if wait > ASYNC_YIELD_BELOW {
-                tokio::time::sleep((wait - ASYNC_YIELD_BELOW / 2).min(MAX_SLEEP)).await;
+                tokio::time::sleep((wait - ASYNC_YIELD_BELOW / 2).min(Self::MAX_SLEEP)).await;
             } else {
                 tokio::task::yield_now().await;
             }
@@ -434,9 +510,13 @@ impl Timing for Paced {
         }
     }
 
+    fn end(&mut self) {
+        self.service.end();
+    }
+
     fn into_record(self) -> Option<LatencyRecord> {
-        self.record.then_some(LatencyRecord {
-            service: self.service,
+        self.record.then(|| LatencyRecord {
+            service: self.service.into_histogram(),
             corrected: Some(self.corrected),
             late_starts: self.late_starts,
             clock_resolution_ns: 0.0,

@@ -6,8 +6,7 @@
 //! {arguments} --sync`, here against Azurite.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -19,57 +18,13 @@ use crate::azurite::*;
 /// common release dependencies are built once; cargo's lock on it makes
 /// the two builds take turns. Returns the one executable.
 fn perf_automation_build() -> PathBuf {
-    let repository = repository();
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf-automation");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    let niced = Command::new("nice").arg("true").status().is_ok();
-    let run = if niced {
-        Run::new("nice").args(["-n", "19"]).arg(cargo)
-    } else {
-        Run::new(cargo)
-    };
-    let started = Instant::now();
-    let output = run
-        .current_dir(&repository)
-        .args(["build", "--release", "--package", "storage-blob-perf"])
-        .args(["--bench", "perf", "--message-format=json"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .timeout(Duration::from_secs(40 * 60))
-        .ok();
-    eprintln!(
-        "PerfAutomation's build of storage-blob-perf took {:.0?}",
-        started.elapsed()
-    );
-    let executables: Vec<Value> = output
-        .stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["executable"].is_string())
-        .collect();
-    assert_eq!(
-        executables.len(),
-        1,
-        "exactly one executable: {executables:#?}\n--- stderr ---\n{}",
-        output.stderr
-    );
-    let perf = &executables[0];
-    assert_eq!(perf["target"]["name"], "perf", "{perf:#}");
-    assert_eq!(
-        perf["target"]["kind"],
-        serde_json::json!(["bench"]),
-        "{perf:#}"
-    );
-    assert!(
-        perf["package_id"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("sdk/storage/storage-blob-perf#"),
-        "{perf:#}"
-    );
-    let executable = PathBuf::from(perf["executable"].as_str().unwrap_or_default());
-    assert!(executable.is_file(), "{}", executable.display());
-    executable
+    perfstress_testkit::perf_automation_build(
+        &repository(),
+        "storage-blob-perf",
+        "sdk/storage/storage-blob-perf",
+        &target_dir,
+    )
 }
 
 /// `(Class, argument line)` of every test of a perf-tests.yml (the subset
