@@ -22,6 +22,7 @@ mod fs;
 mod merge;
 pub mod metrics;
 mod options;
+mod otlp;
 mod outcome;
 mod phase;
 mod plan;

@@ -183,6 +183,12 @@ pub struct GlobalOptions {
     #[arg(long, value_name = "PATH", env = "PERFSTRESS_HISTOGRAM_LOG")]
     pub histogram_log: Option<PathBuf>,
 
+    /// Export the run over time as OpenTelemetry metrics to the OTLP/HTTP
+    /// collector at URL (e.g. `http://localhost:4318`; `/v1/metrics` is
+    /// added to a URL without a path), once per status interval.
+    #[arg(long, value_name = "URL", env = "PERFSTRESS_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Seconds between two status lines (and timeline intervals).
     #[arg(long, value_name = "SECS", default_value = "1",
           value_parser = parse_status_interval, allow_negative_numbers = true, env = "PERFSTRESS_STATUS_INTERVAL")]
@@ -304,6 +310,7 @@ impl Default for GlobalOptions {
             max_error_rate: None,
             timeline: None,
             histogram_log: None,
+            otlp_endpoint: None,
             status_interval: Duration::from_secs(1),
             listen: None,
             hosts: None,

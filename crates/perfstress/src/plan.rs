@@ -139,6 +139,8 @@ pub(crate) struct StressPlan {
     pub(crate) timeline: Option<PathBuf>,
     /// `--histogram-log`.
     pub(crate) histogram_log: Option<PathBuf>,
+    /// `--otlp-endpoint`: the URL metrics are posted to.
+    pub(crate) otlp_metrics_url: Option<String>,
     /// `--status-interval`.
     pub(crate) status_interval: Duration,
 }
@@ -146,7 +148,7 @@ pub(crate) struct StressPlan {
 impl StressPlan {
     /// Whether the ticks of the timed run carry each interval's latency.
     pub(crate) fn interval_latency(&self) -> bool {
-        self.timeline.is_some() || self.histogram_log.is_some()
+        self.timeline.is_some() || self.histogram_log.is_some() || self.otlp_metrics_url.is_some()
     }
 }
 
@@ -230,6 +232,19 @@ impl Plan {
                     .to_owned(),
             );
         }
+        let otlp_metrics_url = match &global.otlp_endpoint {
+            Some(_) if !crate::otlp::AVAILABLE => {
+                return usage(
+                    "--otlp-endpoint is not available in this build: it needs perfstress's `otlp` feature (add `features = [\"otlp\"]` to the perfstress dependency of the perf target's Cargo.toml)"
+                        .to_owned(),
+                );
+            }
+            Some(endpoint) => Some(
+                crate::otlp::metrics_url(endpoint)
+                    .map_err(|message| Error::new(ErrorKind::Usage, message))?,
+            ),
+            None => None,
+        };
         let test_proxies = crate::test_proxy::plan::proxies(
             &global.test_proxies,
             &global.test_proxy,
@@ -272,6 +287,7 @@ impl Plan {
                 max_error_rate: global.max_error_rate.unwrap_or(0.0),
                 timeline: global.timeline.clone(),
                 histogram_log: global.histogram_log.clone(),
+                otlp_metrics_url,
                 status_interval: global.status_interval,
             },
             iterations: global.iterations,

@@ -25,6 +25,9 @@ mod interrupt;
 mod latency;
 #[path = "tests/lifecycle.rs"]
 mod lifecycle;
+#[cfg(feature = "otlp")]
+#[path = "tests/otlp.rs"]
+mod otlp;
 #[path = "tests/output.rs"]
 mod output;
 #[path = "tests/package.rs"]

@@ -10,6 +10,7 @@ mod json;
 mod latency;
 mod markdown;
 mod operations_file;
+mod otlp;
 mod reporter;
 mod stress;
 mod timeline;
@@ -42,6 +43,13 @@ pub(crate) fn reporters(plan: &Plan) -> Reporters {
     }
     if let Some(path) = &plan.stress.histogram_log {
         reporters.push(Box::new(HistogramLogFile::new(path.clone())));
+    }
+    #[cfg(feature = "otlp")]
+    if let Some(url) = &plan.stress.otlp_metrics_url {
+        reporters.push(Box::new(otlp::OtlpMetrics::new(
+            url.clone(),
+            plan.test_name(),
+        )));
     }
     if let Some(path) = &plan.results_file {
         reporters.push(Box::new(OperationsFile::new(path.clone())));

@@ -8,6 +8,8 @@
 mod aliases;
 #[path = "tests/azurite.rs"]
 mod azurite;
+#[path = "tests/chart.rs"]
+mod chart;
 #[path = "tests/cleanup.rs"]
 mod cleanup;
 #[path = "tests/config.rs"]
