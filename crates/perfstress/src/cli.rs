@@ -87,6 +87,16 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             .unwrap_or_default();
         return crate::compare::run(&program, args);
     }
+    // So is `report`.
+    if test_name.eq_ignore_ascii_case(crate::saved_report::COMMAND)
+        && registry::find(test_name).is_err()
+    {
+        let args = test_args
+            .get_many::<OsString>("")
+            .map(|values| values.cloned().collect())
+            .unwrap_or_default();
+        return crate::saved_report::run(&program, args);
+    }
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
         Err(closest) => {

@@ -105,6 +105,9 @@ pub(crate) struct Plan {
     pub(crate) baseline: BaselineSettings,
     /// `--markdown`.
     pub(crate) markdown: Option<PathBuf>,
+    /// The live progress line: stdout is a terminal and no `--no-progress`
+    /// (a worker's stdout is its parent's pipe: never).
+    pub(crate) progress: bool,
 }
 
 /// Stress mode and the run timeline, as decided by [`Plan::new`].
@@ -119,6 +122,8 @@ pub(crate) struct StressPlan {
     pub(crate) timeline: Option<PathBuf>,
     /// `--histogram-log`.
     pub(crate) histogram_log: Option<PathBuf>,
+    /// `--report` (its charts are the timeline's).
+    pub(crate) report: Option<PathBuf>,
     /// `--status-interval`.
     pub(crate) status_interval: Duration,
 }
@@ -126,7 +131,7 @@ pub(crate) struct StressPlan {
 impl StressPlan {
     /// Whether the ticks of the timed run carry each interval's latency.
     pub(crate) fn interval_latency(&self) -> bool {
-        self.timeline.is_some() || self.histogram_log.is_some()
+        self.timeline.is_some() || self.histogram_log.is_some() || self.report.is_some()
     }
 }
 
@@ -246,6 +251,7 @@ impl Plan {
                 max_error_rate: global.max_error_rate.unwrap_or(0.0),
                 timeline: global.timeline.clone(),
                 histogram_log: global.histogram_log.clone(),
+                report: global.report.clone(),
                 status_interval: global.status_interval,
             },
             iterations: global.iterations,
@@ -260,6 +266,7 @@ impl Plan {
                 noise_threshold: global.noise_threshold,
             },
             markdown: global.markdown.clone(),
+            progress: !global.no_progress && std::io::IsTerminal::is_terminal(&std::io::stdout()),
         })
     }
 
@@ -274,6 +281,7 @@ impl Plan {
             ("--results-file", &self.results_file),
             ("--timeline", &self.stress.timeline),
             ("--histogram-log", &self.stress.histogram_log),
+            ("--report", &self.stress.report),
             ("--markdown", &self.markdown),
         ] {
             if let Some(path) = path {
