@@ -7,8 +7,8 @@
 // full-page screenshot is not background.
 //
 // Usage: node scripts/check-report.js PAGE.html [SCREENSHOT.png]
-// (with SCREENSHOT.png: the screenshot is also written there, e.g. the
-// README's docs/report.png).
+// (with SCREENSHOT.png: the first screen of the page, 1200 x 900, is also
+// written there, e.g. the README's docs/report.png).
 "use strict";
 
 const path = require("path");
@@ -61,7 +61,8 @@ async function main() {
     })));
     // The page's own requests (the decoding below loads a data: URL).
     const requests = result.requests.slice();
-    const png = await page.screenshot({ fullPage: true, ...(screenshot_path ? { path: screenshot_path } : {}) });
+    if (screenshot_path) await page.screenshot({ path: screenshot_path });
+    const png = await page.screenshot({ fullPage: true });
     // The screenshot decoded by the browser itself: the share of pixels
     // that are not the white background, and how many colours there are.
     Object.assign(result, await page.evaluate(async (base64) => {

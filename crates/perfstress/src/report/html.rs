@@ -61,8 +61,13 @@ pub(crate) struct ReportRun {
 }
 
 impl ReportPage {
-    /// A page of `runs` and `comparisons`.
-    pub(crate) fn new(runs: Vec<ReportRun>, comparisons: Vec<serde_json::Value>) -> Self {
+    /// A page of `runs` and `comparisons`. The timelines' error groups
+    /// are masked as the results file's are (a `--timeline` file keeps
+    /// them as the run named them).
+    pub(crate) fn new(mut runs: Vec<ReportRun>, comparisons: Vec<serde_json::Value>) -> Self {
+        for run in &mut runs {
+            run.timeline.iter_mut().for_each(redact_error_groups);
+        }
         Self {
             perfstress_version: env!("CARGO_PKG_VERSION").to_owned(),
             chart_library: format!("uPlot {UPLOT_VERSION}"),
@@ -101,6 +106,25 @@ impl ReportPage {
         let html = self.render();
         crate::fs::write_atomically(path, |out| out.write_all(html.as_bytes()))
     }
+}
+
+/// A timeline line with its error groups' names masked (secrets), the
+/// counts of two names that mask alike added.
+fn redact_error_groups(line: &mut serde_json::Value) {
+    let Some(errors) = line
+        .get_mut("errors")
+        .and_then(|errors| errors.as_object_mut())
+    else {
+        return;
+    };
+    let mut masked = serde_json::Map::new();
+    for (key, count) in std::mem::take(errors) {
+        let key = crate::redact::redact_text(&key);
+        let count =
+            count.as_u64().unwrap_or(0) + masked.get(&key).and_then(|c| c.as_u64()).unwrap_or(0);
+        masked.insert(key, count.into());
+    }
+    *errors = masked;
 }
 
 /// JSON made safe inside a `<script>` element: `<`, `>` and `&` (which
@@ -227,6 +251,17 @@ mod tests {
             "--x <!-- &amp;"
         );
         assert!(!html.contains("<img"));
+    }
+
+    #[test]
+    fn timeline_error_groups_are_masked() {
+        let mut line = serde_json::json!({
+            "errors": {"GET https://account.blob.core.windows.net/c?sig=SECRET failed": 2, "timeout": 1}
+        });
+        redact_error_groups(&mut line);
+        let text = line.to_string();
+        assert!(!text.contains("SECRET"), "{text}");
+        assert_eq!(line["errors"]["timeout"], 1);
     }
 
     #[test]

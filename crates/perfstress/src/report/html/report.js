@@ -326,7 +326,8 @@
       figure(num(errors.total), "errors.total", errors.total), " of " + num(errors.attempted) + " operations failed (",
       figure(percent(errors.rate), "errors.rate", errors.rate), "; allowed " + percent(errors.max_error_rate) + ": ",
       el("span", { "class": errors.within_limit ? "pass" : "fail" }, errors.within_limit ? "within the limit" : "over the limit"), ")."));
-    parent.appendChild(table(["group", "errors", "share", "first error"], (errors.groups || []).map(function (group) {
+    if (!(errors.groups || []).length) return;
+    parent.appendChild(table(["group", "errors", "share", "first error"], errors.groups.map(function (group) {
       return [el("code", null, group.key), num(group.count), percent(group.share), el("pre", null, (group.first_error || []).join("\n"))];
     }), [false, true, true, false]));
   }
