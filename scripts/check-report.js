@@ -7,7 +7,7 @@
 // full-page screenshot is not background.
 //
 // Usage: node scripts/check-report.js PAGE.html [SCREENSHOT.png]
-// (with SCREENSHOT.png: the first screen of the page, 1200 x 900, is also
+// (with SCREENSHOT.png: the top of the page, 1200 x 1500, is also
 // written there, e.g. the README's docs/report.png).
 "use strict";
 
@@ -61,7 +61,9 @@ async function main() {
     })));
     // The page's own requests (the decoding below loads a data: URL).
     const requests = result.requests.slice();
-    if (screenshot_path) await page.screenshot({ path: screenshot_path });
+    if (screenshot_path) {
+      await page.screenshot({ path: screenshot_path, fullPage: true, clip: { x: 0, y: 0, width: 1200, height: 1500 } });
+    }
     const png = await page.screenshot({ fullPage: true });
     // The screenshot decoded by the browser itself: the share of pixels
     // that are not the white background, and how many colours there are.

@@ -345,7 +345,7 @@
     }));
   }
 
-  function resultsBlock(parent, results) {
+  function cards(parent, results) {
     parent.appendChild(el("div", { "class": "cards" },
       card("operations per second", figure(withUnit(results.operations_per_second, "ops/s"), "operations_per_second", results.operations_per_second)),
       card("operations", figure(num(results.total_operations), "total_operations", results.total_operations)),
@@ -357,6 +357,9 @@
       isNum(results.allocations_per_operation) ? card("allocations per operation", figure(num(results.allocations_per_operation), "allocations_per_operation", results.allocations_per_operation)) : null,
       isNum(results.late_starts) ? card("late starts (--rate)", figure(num(results.late_starts), "late_starts", results.late_starts)) : null
     ));
+  }
+
+  function resultsTables(parent, results) {
     var latency = latencyTable(results);
     if (latency) {
       parent.appendChild(el("h3", null, "Latency"));
@@ -371,11 +374,13 @@
     root.appendChild(section);
     var results = run.results;
     section.appendChild(el("h2", null, several ? "Run " + (index + 1) + ": " + run.label : "Results"));
-    resultsBlock(section, results);
-    var thresholds = thresholdsTable([run]);
-    if (thresholds) { section.appendChild(el("h3", null, "Thresholds")); section.appendChild(thresholds); }
+    // The figures, then the charts, then the tables behind them.
+    cards(section, results);
     timelineCharts(section, run);
     spectrumChart(section, [run]);
+    resultsTables(section, results);
+    var thresholds = thresholdsTable([run]);
+    if (thresholds) { section.appendChild(el("h3", null, "Thresholds")); section.appendChild(thresholds); }
     iterationsSection(section, run);
     section.appendChild(el("h3", null, "Options"));
     section.appendChild(optionsTable(results));
