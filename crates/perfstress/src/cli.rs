@@ -270,7 +270,8 @@ fn test_list(program: &str) -> String {
         list.push('\n');
     }
     list.push_str(&format!(
-        "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)"
+        "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)\n\
+         An HTML report of saved runs (--test-results and --timeline files): `{program} report FILES... -o PAGE.html` (`{program} report --help`)"
     ));
     list
 }
