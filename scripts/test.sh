@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 # The storage suite's end-to-end tests start Azurite (the storage
 # emulator) from the pinned npm install in .ci/.azurite.
 bash scripts/install-azurite.sh
+bash scripts/install-chromium.sh
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc
 # The runner's end-to-end tests build without systemperf's HTTP transport

@@ -107,6 +107,16 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             .unwrap_or_default();
         return crate::merge::run(&program, args, invocation_of);
     }
+    // So is `report`.
+    if test_name.eq_ignore_ascii_case(crate::saved_report::COMMAND)
+        && registry::find(test_name).is_err()
+    {
+        let args = test_args
+            .get_many::<OsString>("")
+            .map(|values| values.cloned().collect())
+            .unwrap_or_default();
+        return crate::saved_report::run(&program, args);
+    }
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
         Err(closest) => {
@@ -308,7 +318,8 @@ fn test_list(program: &str) -> String {
         list.push('\n');
     }
     list.push_str(&format!(
-        "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)"
+        "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)\n\
+         An HTML report of saved runs (--test-results and --timeline files): `{program} report FILES... -o PAGE.html` (`{program} report --help`)"
     ));
     list
 }

@@ -31,6 +31,7 @@ mod redact;
 mod registry;
 mod report;
 mod runner;
+mod saved_report;
 pub mod streams;
 mod test;
 pub mod test_proxy;

@@ -178,6 +178,13 @@ pub struct GlobalOptions {
     #[arg(long, value_name = "PATH", env = "PERFSTRESS_TIMELINE")]
     pub timeline: Option<PathBuf>,
 
+    /// Write the run's report to PATH: one self-contained HTML page (no
+    /// network request) with the options, the results and charts of the
+    /// run over time. `<runner> report FILES... -o PATH` builds one from
+    /// saved runs.
+    #[arg(long, value_name = "PATH", env = "PERFSTRESS_REPORT")]
+    pub report: Option<PathBuf>,
+
     /// With --latency: write each status interval's latency histogram of
     /// the timed run to PATH in the HdrHistogram interval-log format.
     #[arg(long, value_name = "PATH", env = "PERFSTRESS_HISTOGRAM_LOG")]
@@ -188,6 +195,11 @@ pub struct GlobalOptions {
     /// added to a URL without a path), once per status interval.
     #[arg(long, value_name = "URL", env = "PERFSTRESS_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// No live progress line (shown at the bottom of a terminal during the
+    /// timed stages; never on a pipe or a file).
+    #[arg(long, env = "PERFSTRESS_NO_PROGRESS", value_parser = BoolishValueParser::new())]
+    pub no_progress: bool,
 
     /// Seconds between two status lines (and timeline intervals).
     #[arg(long, value_name = "SECS", default_value = "1",
@@ -309,6 +321,8 @@ impl Default for GlobalOptions {
             continue_on_error: false,
             max_error_rate: None,
             timeline: None,
+            report: None,
+            no_progress: false,
             histogram_log: None,
             otlp_endpoint: None,
             status_interval: Duration::from_secs(1),

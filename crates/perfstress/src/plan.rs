@@ -116,6 +116,9 @@ pub(crate) struct Plan {
     /// A `--shard` run's command line (secrets masked), for `merge`;
     /// set by the runner, which has it.
     pub(crate) shard_arguments: Vec<String>,
+    /// The live progress line: stdout is a terminal and no `--no-progress`
+    /// (a worker's stdout is its parent's pipe: never).
+    pub(crate) progress: bool,
 }
 
 /// A run coordinated across hosts (`--listen`, `--hosts`).
@@ -141,6 +144,8 @@ pub(crate) struct StressPlan {
     pub(crate) histogram_log: Option<PathBuf>,
     /// `--otlp-endpoint`: the URL metrics are posted to.
     pub(crate) otlp_metrics_url: Option<String>,
+    /// `--report` (its charts are the timeline's).
+    pub(crate) report: Option<PathBuf>,
     /// `--status-interval`.
     pub(crate) status_interval: Duration,
 }
@@ -148,7 +153,10 @@ pub(crate) struct StressPlan {
 impl StressPlan {
     /// Whether the ticks of the timed run carry each interval's latency.
     pub(crate) fn interval_latency(&self) -> bool {
-        self.timeline.is_some() || self.histogram_log.is_some() || self.otlp_metrics_url.is_some()
+        self.timeline.is_some()
+            || self.histogram_log.is_some()
+            || self.otlp_metrics_url.is_some()
+            || self.report.is_some()
     }
 }
 
@@ -288,6 +296,7 @@ impl Plan {
                 timeline: global.timeline.clone(),
                 histogram_log: global.histogram_log.clone(),
                 otlp_metrics_url,
+                report: global.report.clone(),
                 status_interval: global.status_interval,
             },
             iterations: global.iterations,
@@ -302,6 +311,7 @@ impl Plan {
                 noise_threshold: global.noise_threshold,
             },
             markdown: global.markdown.clone(),
+            progress: !global.no_progress && std::io::IsTerminal::is_terminal(&std::io::stdout()),
         })
     }
 
@@ -316,6 +326,7 @@ impl Plan {
             ("--results-file", &self.results_file),
             ("--timeline", &self.stress.timeline),
             ("--histogram-log", &self.stress.histogram_log),
+            ("--report", &self.stress.report),
             ("--markdown", &self.markdown),
         ] {
             if let Some(path) = path {

@@ -34,10 +34,14 @@ mod output;
 mod package;
 #[path = "tests/processes.rs"]
 mod processes;
+#[path = "tests/progress.rs"]
+mod progress;
 #[path = "tests/regressions.rs"]
 mod regressions;
 #[path = "tests/reliability.rs"]
 mod reliability;
+#[path = "tests/report.rs"]
+mod report;
 #[path = "tests/stress.rs"]
 mod stress;
 #[cfg(feature = "http")]

@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 /// The percentiles reported, as in the family.
 pub const PERCENTILES: [f64; 7] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0];
 
+/// The percentiles of the spectrum (the HTML report's chart on a "nines"
+/// axis): the tail in finer steps than [`PERCENTILES`].
+pub(crate) const SPECTRUM: [f64; 12] = [
+    50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100.0,
+];
+
 /// Longest latency recorded exactly: an hour (longer ones are clamped).
 const HIGHEST_TRACKABLE_NANOS: u64 = 3_600_000_000_000;
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -118,6 +124,10 @@ impl LatencyHistogram {
                 .iter()
                 .map(|&percentile| (percentile, self.percentile(percentile)))
                 .collect(),
+            spectrum: SPECTRUM
+                .iter()
+                .map(|&percentile| (percentile, self.percentile(percentile)))
+                .collect(),
             min,
             max,
             mean,
@@ -132,6 +142,8 @@ pub struct LatencySummary {
     pub count: u64,
     /// `(percentile, latency)` for each of [`PERCENTILES`].
     pub percentiles: Vec<(f64, Duration)>,
+    /// `(percentile, latency)` for each of [`SPECTRUM`].
+    pub spectrum: Vec<(f64, Duration)>,
     /// The smallest sample.
     pub min: Duration,
     /// The largest sample.

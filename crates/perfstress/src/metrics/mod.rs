@@ -31,7 +31,7 @@ pub(crate) use process::available_memory_bytes;
 pub use process::{process_cpu_time, resident_memory_bytes};
 #[cfg(test)]
 pub(crate) use record::encode_histogram;
-pub(crate) use record::{RunRecord, Workload};
+pub(crate) use record::{BASELINE_FORMAT, RunRecord, Workload};
 pub(crate) use run_summary::{
     FailureRecord, Lagging, PhaseEnd, PhaseResults, RunSummary, ThresholdResult,
 };

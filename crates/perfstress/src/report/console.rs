@@ -124,10 +124,8 @@ impl Console {
 
     /// Writes one line of report output.
     pub(crate) fn line(&self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
-        // A closed stdout (e.g. `| head`) must not abort the run and skip cleanup.
-        let _ = writeln!(stdout, "{text}");
-        let _ = stdout.flush();
+        // Above the progress line, when a terminal shows one.
+        super::progress::print_line(text);
     }
 
     /// Writes a stage header such as `=== Setup ===`.
@@ -171,8 +169,12 @@ impl Console {
 
     /// Writes a diagnostic line to stderr, secrets masked.
     pub(crate) fn error(&self, text: &str) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{}", redact_text(text));
+        let text = redact_text(text);
+        // Above the progress line too: on a terminal both streams share it.
+        super::progress::suspend(|| {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{text}");
+        });
     }
 }
 

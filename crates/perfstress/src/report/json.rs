@@ -110,6 +110,10 @@ pub(crate) struct LatencyResults {
     pub(crate) count: u64,
     /// Percentile (`"p50"`, `"p99.9"`, ...) to milliseconds.
     pub(crate) percentiles_ms: std::collections::BTreeMap<String, f64>,
+    /// The percentile spectrum (50% ... 99.999%, 100%): the tail in finer
+    /// steps, for the HTML report's chart on a "nines" axis.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) spectrum_ms: Vec<SpectrumPoint>,
     /// Mean latency.
     pub(crate) mean_ms: f64,
     /// Smallest latency.
@@ -133,12 +137,29 @@ impl From<&crate::metrics::LatencySummary> for LatencyResults {
                 .iter()
                 .map(|(percentile, latency)| (format!("p{percentile}"), ms(*latency)))
                 .collect(),
+            spectrum_ms: summary
+                .spectrum
+                .iter()
+                .map(|&(percentile, latency)| SpectrumPoint {
+                    percentile,
+                    ms: ms(latency),
+                })
+                .collect(),
             mean_ms: ms(summary.mean),
             min_ms: ms(summary.min),
             max_ms: ms(summary.max),
             clock_resolution_ns: None,
         }
     }
+}
+
+/// A point of the percentile spectrum.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub(crate) struct SpectrumPoint {
+    /// The percentile, 0-100.
+    pub(crate) percentile: f64,
+    /// The latency at it, in milliseconds.
+    pub(crate) ms: f64,
 }
 
 /// A `--threshold` in the results file.

@@ -82,6 +82,7 @@ mod tests {
                 (50.0, Duration::from_micros(7)),
                 (99.9, Duration::from_millis(3)),
             ],
+            spectrum: vec![],
             min: Duration::from_micros(5),
             max: Duration::from_millis(3),
             mean: Duration::from_micros(300),

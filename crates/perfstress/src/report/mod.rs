@@ -6,24 +6,29 @@ mod baseline_file;
 mod comparison;
 mod console;
 mod format;
+mod html;
 mod json;
 mod latency;
 mod markdown;
 mod operations_file;
 mod otlp;
+mod progress;
 mod reporter;
 mod stress;
 mod timeline;
 
 pub(crate) use comparison::comparison_lines;
 pub(crate) use console::Console;
+pub(crate) use html::{ReportPage, ReportRun};
 pub(crate) use json::MergeInput;
 pub(crate) use markdown::write_comparison_markdown;
+pub(crate) use progress::finish as end_progress;
 pub(crate) use reporter::Reporters;
 
 use crate::plan::Plan;
 
 use baseline_file::BaselineFile;
+use html::HtmlReportFile;
 use json::TestResultsFile;
 use markdown::MarkdownFile;
 use operations_file::OperationsFile;
@@ -34,7 +39,13 @@ use timeline::{HistogramLogFile, TimelineFile};
 /// The reporters `plan` asks for: the console always, then the
 /// per-operation file and the results file when their paths are given.
 pub(crate) fn reporters(plan: &Plan) -> Reporters {
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new())];
+    let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+    // First, so that its line is up before a stage's first line and gone
+    // before the stage's end is printed.
+    if plan.progress {
+        reporters.push(Box::new(progress::Progress::new(plan)));
+    }
+    reporters.push(Box::new(Console::new()));
     // Errors (stress mode), memory and allocations, after the console's
     // results of each phase.
     reporters.push(Box::new(StressConsole::default()));
@@ -59,6 +70,9 @@ pub(crate) fn reporters(plan: &Plan) -> Reporters {
     }
     if let Some(path) = &plan.markdown {
         reporters.push(Box::new(MarkdownFile::new(path.clone())));
+    }
+    if let Some(path) = &plan.stress.report {
+        reporters.push(Box::new(HtmlReportFile::new(path.clone())));
     }
     if let Some(name) = &plan.baseline.save {
         reporters.push(Box::new(BaselineFile::new(

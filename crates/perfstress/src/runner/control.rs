@@ -194,6 +194,7 @@ impl RunControl {
                 return;
             }
             if state.signals > 1 {
+                crate::report::end_progress();
                 if !self.quiet {
                     eprintln!(
                         "\n{} again: exiting without waiting for cleanup.",
@@ -234,6 +235,8 @@ impl RunControl {
     }
 
     fn announce_interrupt(&self, signal: StopSignal) {
+        // The progress line goes: the phase is stopping.
+        crate::report::end_progress();
         if !self.quiet {
             eprintln!(
                 "\n{}: stopping, then cleaning up (press Ctrl-C again to exit at once).",
