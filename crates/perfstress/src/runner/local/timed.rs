@@ -610,7 +610,7 @@ impl TimedPhase<'_> {
                     }
                 }
                 let latency = (!sinks.is_empty()).then(|| {
-                    let interval = SharedLatency::take_all(sinks);
+                    let interval = SharedLatency::take_all(sinks, self.timing.hand_over_wait());
                     match &mut readings.taken_latency {
                         Some(taken) => taken.merge(&interval),
                         None => readings.taken_latency = Some(interval.clone()),

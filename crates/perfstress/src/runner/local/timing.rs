@@ -98,9 +98,6 @@ pub(crate) trait LatencySink: Send + 'static {
     /// than at the next operation's end.
     #[inline(always)]
     fn idle(&mut self) {}
-    /// How often a waiting instance must call [`LatencySink::idle`] (`None`:
-    /// never needed).
-    const IDLE_POLL: Option<Duration> = None;
     /// When the instance's loop ends.
     #[inline(always)]
     fn end(&mut self) {}
@@ -122,6 +119,26 @@ impl LatencySink for LatencyHistogram {
 /// the next interval's (the last interval is the phase's histogram less the
 /// others, so nothing is lost or counted twice).
 const HAND_OVER_WAIT: Duration = Duration::from_millis(5);
+/// With `--rate` a waiting instance hands over when it wakes for its next
+/// operation, so the tick waits up to one instance's interval between
+/// operations, but never longer than this (the status line waits with it).
+const PACED_HAND_OVER_WAIT_MAX: Duration = Duration::from_millis(50);
+
+impl TimingPlan {
+    /// How long a tick waits for the instances' interval histograms: an
+    /// instance answers at the end of its current operation or, paced, when
+    /// it wakes for its next one (no extra wake-ups on the waiting path).
+    pub(crate) fn hand_over_wait(&self) -> Duration {
+        match self.rate {
+            Some(rate) if rate > 0.0 => {
+                Duration::from_secs_f64((self.parallel as f64 / rate).min(1.0))
+                    .saturating_add(Duration::from_millis(1))
+                    .clamp(HAND_OVER_WAIT, PACED_HAND_OVER_WAIT_MAX)
+            }
+            _ => HAND_OVER_WAIT,
+        }
+    }
+}
 
 /// The meeting point of an instance's [`IntervalSink`] and the status tick.
 #[derive(Debug, Default)]
@@ -146,12 +163,13 @@ impl SharedLatency {
     }
 
     /// The interval histograms of `sinks`, merged: asks every instance,
-    /// waits at most [`HAND_OVER_WAIT`] for them, takes what was handed.
-    pub(crate) fn take_all(sinks: &[Arc<SharedLatency>]) -> LatencyHistogram {
+    /// waits at most `wait` for them ([`TimingPlan::hand_over_wait`]),
+    /// takes what was handed.
+    pub(crate) fn take_all(sinks: &[Arc<SharedLatency>], wait: Duration) -> LatencyHistogram {
         for sink in sinks {
             sink.requested.store(true, Ordering::Release);
         }
-        let deadline = std::time::Instant::now() + HAND_OVER_WAIT;
+        let deadline = std::time::Instant::now() + wait;
         while sinks
             .iter()
             .any(|sink| sink.requested.load(Ordering::Acquire))
@@ -198,10 +216,6 @@ impl IntervalSink {
 }
 
 impl LatencySink for IntervalSink {
-    // Well within HAND_OVER_WAIT, so the tick gets a waiting instance's
-    // interval (a paced instance spends most of its time waiting).
-    const IDLE_POLL: Option<Duration> = Some(Duration::from_millis(1));
-
     #[inline(always)]
     fn record_nanos(&mut self, nanos: u64) {
         self.histogram.record_nanos(nanos);
@@ -373,12 +387,6 @@ impl Paced {
 }
 
 impl<S: LatencySink> Paced<S> {
-    /// The longest sleep of a waiting instance.
-    const MAX_SLEEP: Duration = match S::IDLE_POLL {
-        Some(poll) if poll.as_nanos() < MAX_SLEEP.as_nanos() => poll,
-        _ => MAX_SLEEP,
-    };
-
     /// As [`Paced::new`], with the service time recorded into `service`.
     pub(crate) fn with_sink(
         clock: quanta::Clock,
@@ -447,7 +455,7 @@ impl<S: LatencySink> Timing for Paced<S> {
             }
             self.service.idle();
             if wait > SPIN_BELOW {
-                std::thread::sleep((wait - SPIN_BELOW / 2).min(Self::MAX_SLEEP));
+                std::thread::sleep((wait - SPIN_BELOW / 2).min(MAX_SLEEP));
             } else {
                 std::hint::spin_loop();
             }
@@ -473,7 +481,7 @@ impl<S: LatencySink> Timing for Paced<S> {
             }
             self.service.idle();
             if wait > ASYNC_YIELD_BELOW {
-                tokio::time::sleep((wait - ASYNC_YIELD_BELOW / 2).min(Self::MAX_SLEEP)).await;
+                tokio::time::sleep((wait - ASYNC_YIELD_BELOW / 2).min(MAX_SLEEP)).await;
             } else {
                 tokio::task::yield_now().await;
             }
