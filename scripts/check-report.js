@@ -3,7 +3,7 @@
 // scripts/install-chromium.sh puts in .ci/.playwright) and prints what the
 // report tests check, as one JSON object: the page's script errors and
 // console errors, every request it made, its charts (name, points per
-// series), its figures (field, raw value, text), and how much of a
+// series, series labels and data), its figures (field, raw value, text), and how much of a
 // full-page screenshot is not background.
 //
 // Usage: node scripts/check-report.js PAGE.html [SCREENSHOT.png]
@@ -49,6 +49,9 @@ async function main() {
         x: Number(figure.getAttribute("data-x")),
         canvases: figure.querySelectorAll("canvas").length,
         title: (figure.querySelector(".u-title") || {}).textContent || "",
+        operations: figure.hasAttribute("data-operations") ? Number(figure.getAttribute("data-operations")) : null,
+        labels: figure.perfstressChart ? figure.perfstressChart.series.slice(1).map((series) => series.label) : [],
+        data: figure.perfstressChart ? figure.perfstressChart.data : [],
       })),
       figures: Array.from(document.querySelectorAll("[data-figure]")).map((element) => ({
         field: element.getAttribute("data-figure"),

@@ -201,6 +201,12 @@ pub struct GlobalOptions {
     #[arg(long, env = "PERFSTRESS_NO_PROGRESS", value_parser = BoolishValueParser::new())]
     pub no_progress: bool,
 
+    /// Print no status lines and no progress line: the options, the stage
+    /// headers, the results, warnings and errors only. The files the run
+    /// writes (--timeline, --test-results, --report...) are unchanged.
+    #[arg(long, env = "PERFSTRESS_QUIET", value_parser = BoolishValueParser::new())]
+    pub quiet: bool,
+
     /// Seconds between two status lines (and timeline intervals).
     #[arg(long, value_name = "SECS", default_value = "1",
           value_parser = parse_status_interval, allow_negative_numbers = true, env = "PERFSTRESS_STATUS_INTERVAL")]
@@ -323,6 +329,7 @@ impl Default for GlobalOptions {
             timeline: None,
             report: None,
             no_progress: false,
+            quiet: false,
             histogram_log: None,
             otlp_endpoint: None,
             status_interval: Duration::from_secs(1),

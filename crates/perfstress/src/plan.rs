@@ -117,8 +117,10 @@ pub(crate) struct Plan {
     /// set by the runner, which has it.
     pub(crate) shard_arguments: Vec<String>,
     /// The live progress line: stdout is a terminal and no `--no-progress`
-    /// (a worker's stdout is its parent's pipe: never).
+    /// or `--quiet` (a worker's stdout is its parent's pipe: never).
     pub(crate) progress: bool,
+    /// `--quiet`: no status lines on the console.
+    pub(crate) quiet: bool,
 }
 
 /// A run coordinated across hosts (`--listen`, `--hosts`).
@@ -311,7 +313,10 @@ impl Plan {
                 noise_threshold: global.noise_threshold,
             },
             markdown: global.markdown.clone(),
-            progress: !global.no_progress && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            progress: !global.no_progress
+                && !global.quiet
+                && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            quiet: global.quiet,
         })
     }
 

@@ -31,9 +31,23 @@ pub(crate) struct TickReport {
     /// CPU seconds used since the phase started (summed over processes).
     #[serde(default)]
     pub(crate) cpu_seconds: Option<f64>,
+    /// With several processes (or hosts): the operations each completed
+    /// since the phase started, in the order of their shares (`None`: it
+    /// was lost); set by the parent as it merges the ticks, empty
+    /// otherwise.
+    #[serde(skip)]
+    pub(crate) process_operations: Vec<Option<u64>>,
 }
 
 impl TickReport {
+    /// Operations completed since the phase started, all instances.
+    pub(crate) fn completed_operations(&self) -> u64 {
+        self.snapshots
+            .iter()
+            .map(|snapshot| snapshot.completed_operations)
+            .sum()
+    }
+
     /// Adds another process's report of the same tick.
     pub(crate) fn merge(&mut self, other: &TickReport) {
         self.snapshots.extend_from_slice(&other.snapshots);
@@ -103,6 +117,9 @@ pub(crate) struct IntervalRecord {
     pub(crate) cpu_percent: Option<f64>,
     /// Resident memory at the interval's end (all processes).
     pub(crate) rss_bytes: Option<u64>,
+    /// With several processes (or hosts): each one's operations completed
+    /// in the interval, in the order of their shares; empty otherwise.
+    pub(crate) process_operations: Vec<u64>,
 }
 
 /// Shorter intervals get no rate (a last interval of a few microseconds
@@ -128,6 +145,9 @@ pub(crate) struct Timeline {
     last_rss: Option<u64>,
     /// `(seconds since the start, bytes)` at each tick.
     memory: Vec<(f64, u64)>,
+    /// Each process's operations since the phase started, at the last
+    /// interval's end (several processes only).
+    previous_processes: Vec<u64>,
 }
 
 impl Timeline {
@@ -146,17 +166,14 @@ impl Timeline {
             latency_sum: None,
             last_rss: None,
             memory: Vec::new(),
+            previous_processes: Vec::new(),
         }
     }
 
     /// The interval that tick `tick` ended.
     pub(crate) fn tick(&mut self, tick: u32, report: &TickReport) -> IntervalRecord {
         let end = self.interval.as_secs_f64() * f64::from(tick);
-        let total: u64 = report
-            .snapshots
-            .iter()
-            .map(|snapshot| snapshot.completed_operations)
-            .sum();
+        let total = report.completed_operations();
         if let Some(latency) = &report.latency {
             match &mut self.latency_sum {
                 Some(sum) => sum.merge(latency),
@@ -176,6 +193,7 @@ impl Timeline {
             report.latency.clone(),
             report.cpu_seconds,
             report.rss_bytes,
+            &report.process_operations,
         )
     }
 
@@ -187,11 +205,7 @@ impl Timeline {
         measurement: &PhaseMeasurement,
         end_seconds: f64,
     ) -> Option<IntervalRecord> {
-        let total: u64 = measurement
-            .snapshots
-            .iter()
-            .map(|snapshot| snapshot.completed_operations)
-            .sum();
+        let total = measurement.completed_operations();
         let latency = measurement
             .latency
             .as_ref()
@@ -212,6 +226,7 @@ impl Timeline {
             latency,
             measurement.cpu_seconds,
             self.last_rss,
+            &measurement.process_operations,
         );
         let empty = record.operations == 0
             && record.errors.is_empty()
@@ -229,6 +244,7 @@ impl Timeline {
         histogram: Option<LatencyHistogram>,
         cpu_seconds: Option<f64>,
         rss_bytes: Option<u64>,
+        processes: &[Option<u64>],
     ) -> IntervalRecord {
         let start = self.previous_end;
         let seconds = end - start;
@@ -261,12 +277,32 @@ impl Timeline {
             histogram,
             cpu_percent,
             rss_bytes,
+            process_operations: self.process_operations(processes),
         };
         self.previous_end = end;
         self.previous_operations = total;
         self.previous_errors = errors.clone();
         self.previous_cpu = cpu_seconds;
         record
+    }
+
+    /// Each process's operations since the last interval, from their
+    /// totals `processes` now (a lost one's stays where it was).
+    fn process_operations(&mut self, processes: &[Option<u64>]) -> Vec<u64> {
+        if processes.len() < 2 {
+            return Vec::new();
+        }
+        self.previous_processes.resize(processes.len(), 0);
+        processes
+            .iter()
+            .zip(&mut self.previous_processes)
+            .map(|(now, previous)| {
+                let now = now.unwrap_or(*previous);
+                let operations = now.saturating_sub(*previous);
+                *previous = now;
+                operations
+            })
+            .collect()
     }
 
     /// `(seconds since the start, resident bytes)` at each tick so far.
@@ -339,7 +375,40 @@ mod tests {
             latency: Some(latency),
             rss_bytes: Some(1000 + ops),
             cpu_seconds: Some(ops as f64 / 100.0),
+            process_operations: Vec::new(),
         }
+    }
+
+    #[test]
+    fn each_process_has_its_operations_of_the_interval() {
+        let mut timeline = Timeline::new(Phase::Run, Duration::from_secs(1), false);
+        let ticked = |timeline: &mut Timeline, tick, processes: Vec<Option<u64>>| {
+            let total = processes.iter().flatten().sum();
+            let mut report = report(total, &[]);
+            report.process_operations = processes;
+            timeline.tick(tick, &report)
+        };
+        let first = ticked(&mut timeline, 1, vec![Some(4), Some(6)]);
+        assert_eq!(first.process_operations, [4, 6]);
+        let second = ticked(&mut timeline, 2, vec![Some(9), Some(16)]);
+        assert_eq!(second.process_operations, [5, 10]);
+        assert_eq!(second.operations, 15, "they add up to the interval's");
+        let measurement = PhaseMeasurement {
+            snapshots: report(27, &[]).snapshots,
+            // The second was lost: it stays where it was.
+            process_operations: vec![Some(11), None],
+            ..Default::default()
+        };
+        let last = timeline.finish(&measurement, 2.5).unwrap();
+        assert_eq!(last.process_operations, [2, 0]);
+        // One process: none.
+        let mut single = Timeline::new(Phase::Run, Duration::from_secs(1), false);
+        assert!(
+            single
+                .tick(1, &report(3, &[]))
+                .process_operations
+                .is_empty()
+        );
     }
 
     #[test]

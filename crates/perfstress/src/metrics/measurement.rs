@@ -28,12 +28,25 @@ pub(crate) struct PhaseMeasurement {
     /// bytes)`, all processes together (filled in from the merged ticks).
     #[serde(default)]
     pub(crate) memory_samples: Vec<(f64, u64)>,
+    /// With several processes (or hosts): the operations each completed in
+    /// the phase, in the order of their shares (`None`: it was lost and
+    /// sent no figures); filled in by the parent, empty otherwise.
+    #[serde(skip)]
+    pub(crate) process_operations: Vec<Option<u64>>,
     /// With the counting allocator installed: what the phase allocated.
     #[serde(default)]
     pub(crate) allocations: Option<AllocationCounts>,
 }
 
 impl PhaseMeasurement {
+    /// Operations completed in the phase, all instances.
+    pub(crate) fn completed_operations(&self) -> u64 {
+        self.snapshots
+            .iter()
+            .map(|snapshot| snapshot.completed_operations)
+            .sum()
+    }
+
     /// Every process's figures together: instances in parallel-index
     /// order (processes come in the order of their shares), CPU and memory
     /// summed, wall time the longest, latency merged.

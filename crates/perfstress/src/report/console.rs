@@ -114,12 +114,23 @@ pub(crate) struct Console {
     /// Stress mode: errors of the phase so far (from the last interval),
     /// shown as a last status column once there are any.
     errors_so_far: u64,
+    /// `--quiet`: the reporter prints no status lines (nor their header).
+    quiet: bool,
 }
 
 impl Console {
     /// A console on the process's stdout and stderr.
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// The console reporter of a run: with `quiet` (`--quiet`), without
+    /// the status lines.
+    pub(crate) fn reporter(quiet: bool) -> Self {
+        Self {
+            quiet,
+            ..Self::default()
+        }
     }
 
     /// Writes one line of report output.
@@ -231,7 +242,7 @@ impl Reporter for Console {
     fn stage_start(&mut self, stage: Phase) {
         self.errors_so_far = 0;
         self.stage(stage.header());
-        if stage.is_timed() {
+        if stage.is_timed() && !self.quiet {
             self.status_header();
         }
     }
@@ -241,6 +252,9 @@ impl Reporter for Console {
     }
 
     fn status(&mut self, _stage: Phase, _tick: u32, sample: &StatusSample) {
+        if self.quiet {
+            return;
+        }
         if self.errors_so_far > 0 {
             self.line(&format!(
                 "{}   errors {}",
@@ -310,7 +324,9 @@ impl Reporter for Console {
         // The first iteration's header is the stage's.
         if index > 1 {
             self.line(&format!("Iteration {index} of {count}"));
-            self.status_header();
+            if !self.quiet {
+                self.status_header();
+            }
         }
     }
 

@@ -45,7 +45,7 @@ pub(crate) fn reporters(plan: &Plan) -> Reporters {
     if plan.progress {
         reporters.push(Box::new(progress::Progress::new(plan)));
     }
-    reporters.push(Box::new(Console::new()));
+    reporters.push(Box::new(Console::reporter(plan.quiet)));
     // Errors (stress mode), memory and allocations, after the console's
     // results of each phase.
     reporters.push(Box::new(StressConsole::default()));

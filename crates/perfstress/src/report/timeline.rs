@@ -57,6 +57,11 @@ pub(crate) struct TimelineLine<'a> {
     pub(crate) cpu_percent: Option<f64>,
     /// Resident memory of every process at the interval's end, in bytes.
     pub(crate) rss_bytes: Option<u64>,
+    /// With several processes (`--processes`) or hosts (`--hosts`): each
+    /// one's operations completed in the interval, in the order of their
+    /// shares (parallel indexes); they add up to `operations`.
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pub(crate) process_operations: &'a [u64],
 }
 
 /// An interval's latency in milliseconds.
@@ -104,6 +109,7 @@ impl<'a> TimelineLine<'a> {
                 .cpu_percent
                 .map(|percent| (percent * 10.0).round() / 10.0),
             rss_bytes: record.rss_bytes,
+            process_operations: &record.process_operations,
         }
     }
 }

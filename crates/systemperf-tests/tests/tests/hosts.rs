@@ -89,7 +89,9 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
     let _timing = timing_sensitive();
     let address = free_address();
     let results = TempPath::new("hosts-sleep");
+    let timeline = TempPath::new("hosts-sleep-timeline");
     let coordinating = coordinator("SleepTest", &address, 3)
+        .option("--timeline", timeline.arg())
         .option("--initial-delay-ms", 100)
         .parallel(6)
         // Each host spreads its share over its own --processes.
@@ -159,6 +161,31 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
         .map(|host| host["total_operations"].as_u64().unwrap())
         .sum();
     assert_eq!(host_total, total);
+    // The timeline has each host's operations per interval: they add up
+    // to the interval's, and over the run to the host's.
+    let mut per_host = [0; 3];
+    for line in std::fs::read_to_string(timeline.path()).unwrap().lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        let operations: Vec<u64> = line["process_operations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{line}"))
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        assert_eq!(operations.len(), 3, "{line}");
+        assert_eq!(
+            operations.iter().sum::<u64>(),
+            line["operations"].as_u64().unwrap()
+        );
+        for (sum, operations) in per_host.iter_mut().zip(operations) {
+            *sum += operations;
+        }
+    }
+    let host_totals: Vec<u64> = hosts
+        .iter()
+        .map(|host| host["total_operations"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per_host.to_vec(), host_totals);
     // ops/s is the sum of the hosts' (each instance's rate, added).
     let host_rate: f64 = hosts
         .iter()

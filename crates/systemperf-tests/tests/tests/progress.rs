@@ -186,11 +186,21 @@ fn ctrl_c_ends_the_progress_line_cleanly() {
     }
 }
 
-/// Digits masked: two runs differ only in their numbers.
+/// Numbers masked: two runs differ only in their numbers (and how many
+/// digits those have).
 fn shape(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_digit() { '0' } else { c })
-        .collect()
+    let mut shape = String::with_capacity(text.len());
+    let mut in_number = false;
+    for c in text.chars() {
+        let digit = c.is_ascii_digit() || (in_number && (c == '.' || c == ','));
+        if digit && !in_number {
+            shape.push('#');
+        } else if !digit {
+            shape.push(c);
+        }
+        in_number = digit;
+    }
+    shape
 }
 
 #[test]
@@ -212,4 +222,51 @@ fn a_piped_run_prints_what_it_did_before() {
     );
     assert_eq!(shape(&piped.stdout), shape(&without.stdout));
     assert_eq!(piped.stderr, without.stderr);
+    // --quiet: the same output without the status lines and their header.
+    let quiet = run().env("PERFSTRESS_QUIET", "1").ok();
+    let without_status: String = piped
+        .stdout
+        .lines()
+        .filter(|line| *line != STATUS_HEADER && StatusLine::parse(line).is_none())
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        status_line_count(&lines(&piped.stdout)) >= 2,
+        "{}",
+        piped.dump()
+    );
+    assert_eq!(
+        shape(&quiet.stdout),
+        shape(&without_status),
+        "{}",
+        quiet.dump()
+    );
+    assert_eq!(quiet.stderr, piped.stderr);
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn quiet_draws_no_progress_line() {
+    let _timing = timing_sensitive();
+    let tmux = Tmux::start("quiet", &format!("{} --quiet", sleep_test(3)));
+    let end = tmux.wait_for(Duration::from_secs(30), |lines| {
+        assert!(
+            bar_lines(lines).is_empty(),
+            "a progress line:\n{}",
+            lines.join("\n")
+        );
+        assert_eq!(status_line_count(lines), 0, "{}", lines.join("\n"));
+        lines.iter().any(|line| line.starts_with("EXIT="))
+    });
+    let text = end.join("\n");
+    assert!(end.iter().any(|line| line == "EXIT=0"), "{text}");
+    assert!(text.contains("=== Tests ==="), "{text}");
+    assert!(
+        text.contains("Completed ") && text.contains("=== Finished ==="),
+        "{text}"
+    );
+    assert!(!text.contains("Current"), "no status header:\n{text}");
 }

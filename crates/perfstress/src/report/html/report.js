@@ -2,7 +2,10 @@
 // #report-data (the runs' results files and timelines, as written by
 // --test-results and --timeline, and the comparisons). Text goes into the
 // page through textContent only; charts are uPlot's. Nothing here computes
-// a figure: the page shows the results file's numbers, formatted.
+// a figure of the results: the page shows the results file's numbers,
+// formatted. The charts over time draw the timeline's lines; the only
+// arithmetic is a rate over an interval's length (each process's ops/s,
+// and a too-short last interval folded into the one before it).
 (function () {
   "use strict";
 
@@ -110,48 +113,200 @@
     if (options.axes === undefined && options.yLabel) opts.axes[1].size = 70;
     var plot = new uPlot(opts, columns, fig);
     charts.push(plot);
+    // For a reader's console (or a test): the chart's series and data.
+    fig.perfstressChart = plot;
     if (caption) fig.appendChild(el("figcaption", null, caption));
     return plot;
   }
 
-  // Seconds since the run started for each timeline line: each phase
-  // (warm-up, timed run, the next iteration...) follows the one before. A
-  // phase starts where the phase name changes or the interval index starts
-  // again at 0.
-  function timeAxis(timeline) {
-    var offset = 0, phaseStart = 0, phaseEnd = 0, x = [], bands = [], phase = null;
-    var close = function () {
-      if (phase === "warmup") bands.push([phaseStart, phaseEnd]);
-      offset = phaseEnd;
-    };
-    timeline.forEach(function (line, index) {
-      var previous = timeline[index - 1];
-      if (!previous || line.phase !== previous.phase || line.interval <= previous.interval) {
-        if (previous) close();
-        phase = line.phase;
-        phaseStart = offset;
-        phaseEnd = offset;
-      }
-      x.push(offset + line.end_seconds);
-      phaseEnd = Math.max(phaseEnd, offset + line.end_seconds);
+  // A status interval's length, in seconds.
+  function seconds(line) { return line.end_seconds - line.start_seconds; }
+
+  // Two intervals' counts by key added (errors by group).
+  function addCounts(a, b) {
+    var sum = {};
+    [a || {}, b || {}].forEach(function (counts) {
+      Object.keys(counts).forEach(function (key) { sum[key] = (sum[key] || 0) + counts[key]; });
     });
-    if (timeline.length) close();
-    return { x: x, warmup: bands };
+    return sum;
   }
 
-  function shadeBands(bands) {
+  // A phase's last interval `last` drawn with the one before it, `before`:
+  // one point at the phase's end with both intervals' operations and
+  // errors (so the counts still add up to the results), rates over both
+  // lengths, the memory at the end and the slowest operation of both.
+  // The latency percentiles stay `before`'s: they cannot be combined, and
+  // the short interval holds few operations.
+  function fold(before, last) {
+    var length = last.end_seconds - before.start_seconds;
+    var merged = Object.assign({}, last, {
+      interval: before.interval,
+      start_seconds: before.start_seconds,
+      operations: before.operations + last.operations,
+      errors: addCounts(before.errors, last.errors),
+      rss_bytes: isNum(last.rss_bytes) ? last.rss_bytes : before.rss_bytes,
+      folded: true
+    });
+    merged.operations_per_second = length > 0 ? merged.operations / length : null;
+    merged.cpu_percent = isNum(before.cpu_percent)
+      ? (before.cpu_percent * seconds(before) + (isNum(last.cpu_percent) ? last.cpu_percent * seconds(last) : 0)) / length
+      : last.cpu_percent;
+    if (before.latency_ms && last.latency_ms) {
+      merged.latency_ms = Object.assign({}, before.latency_ms, {
+        count: before.latency_ms.count + last.latency_ms.count,
+        max: Math.max(before.latency_ms.max, last.latency_ms.max)
+      });
+    } else {
+      merged.latency_ms = before.latency_ms || last.latency_ms;
+    }
+    if (before.process_operations && last.process_operations) {
+      merged.process_operations = before.process_operations.map(function (operations, index) { return operations + (last.process_operations[index] || 0); });
+    }
+    return merged;
+  }
+
+  // The timeline as the charts draw it. Its phases (the warm-up, the timed
+  // run or each of its iterations, which count their intervals and seconds
+  // from 0 again) follow each other on one axis of seconds since the run
+  // started, so x never goes back, and every chart of the run shares it.
+  // A phase's last interval shorter than a quarter of the status interval
+  // (it ends just after a tick) is folded into the one before it: its rate
+  // alone would be a spike or a vertical segment.
+  function prepare(timeline) {
+    var segments = [];
+    timeline.forEach(function (line, index) {
+      var previous = timeline[index - 1];
+      if (!previous || line.phase !== previous.phase || line.iteration !== previous.iteration || line.interval <= previous.interval) {
+        segments.push({ phase: line.phase, iteration: line.iteration, lines: [] });
+      }
+      segments[segments.length - 1].lines.push(line);
+    });
+    var step = 0;
+    timeline.forEach(function (line) { if (!line.final) step = Math.max(step, seconds(line)); });
+    var points = [], offset = 0, folded = 0;
+    segments.forEach(function (segment, index) {
+      var lines = segment.lines.slice();
+      var last = lines[lines.length - 1];
+      if (lines.length > 1 && last.final && step > 0 && seconds(last) < step / 4) {
+        lines.splice(lines.length - 2, 2, fold(lines[lines.length - 2], last));
+        folded++;
+      }
+      segment.start = offset;
+      lines.forEach(function (line) { points.push({ line: line, x: offset + line.end_seconds, segment: index }); });
+      segment.end = offset + Math.max(0, last.end_seconds);
+      offset = segment.end;
+    });
+    var iterations = segments.filter(function (segment) { return segment.iteration !== undefined && segment.iteration !== null; });
+    return {
+      points: points,
+      x: points.map(function (point) { return point.x; }),
+      lines: points.map(function (point) { return point.line; }),
+      segments: segments,
+      iterations: iterations.length > 0,
+      warmup: segments.filter(function (segment) { return segment.phase === "warmup"; }).map(function (segment) { return [segment.start, segment.end]; }),
+      folded: folded
+    };
+  }
+
+  // The warm-up shaded, and with --iterations each iteration's start
+  // marked and named.
+  function timeHooks(axis) {
+    var marks = axis.iterations ? axis.segments.filter(function (segment) { return segment.phase === "run"; }) : [];
     return {
       drawClear: [function (u) {
         var ctx = u.ctx;
         ctx.save();
         ctx.fillStyle = "rgba(0, 0, 0, 0.07)";
-        bands.forEach(function (band) {
+        axis.warmup.forEach(function (band) {
           var left = u.valToPos(band[0], "x", true), right = u.valToPos(band[1], "x", true);
           ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
         });
         ctx.restore();
+      }],
+      draw: [function (u) {
+        if (!marks.length) return;
+        var ctx = u.ctx, ratio = window.devicePixelRatio || 1;
+        ctx.save();
+        ctx.strokeStyle = "#777";
+        ctx.fillStyle = "#444";
+        ctx.lineWidth = ratio;
+        ctx.setLineDash([4 * ratio, 3 * ratio]);
+        ctx.font = Math.round(11 * ratio) + "px system-ui, sans-serif";
+        ctx.textBaseline = "top";
+        marks.forEach(function (segment) {
+          var left = Math.round(u.valToPos(segment.start, "x", true));
+          ctx.beginPath();
+          ctx.moveTo(left, u.bbox.top);
+          ctx.lineTo(left, u.bbox.top + u.bbox.height);
+          ctx.stroke();
+          ctx.fillText("iteration " + segment.iteration, left + 4 * ratio, u.bbox.top + 3 * ratio);
+        });
+        ctx.restore();
       }]
     };
+  }
+
+  // The name of the process (or host) at `index` of process_operations.
+  function processLabel(results, index) {
+    var hosts = results.hosts || [];
+    return hosts.length ? "host " + (hosts[index] ? hosts[index].host : index + 1) : "process " + (index + 1);
+  }
+
+  function opsChart(parent, run, axis, hooks) {
+    var lines = axis.lines, results = run.results;
+    var rate = function (line) { return isNum(line.operations_per_second) ? line.operations_per_second : null; };
+    var series = [], columns = [axis.x];
+    if (axis.iterations) {
+      // One series per phase: the warm-up, then each iteration.
+      axis.segments.forEach(function (segment, index) {
+        series.push({ label: segment.phase === "warmup" ? "warm-up" : "iteration " + segment.iteration, value: legend("ops/s") });
+        columns.push(axis.points.map(function (point) { return point.segment === index ? rate(point.line) : null; }));
+      });
+    } else {
+      series.push({ label: "ops/s", value: legend("ops/s") });
+      columns.push(lines.map(rate));
+    }
+    var processes = 0;
+    lines.forEach(function (line) { processes = Math.max(processes, (line.process_operations || []).length); });
+    if (processes > 1) {
+      if (!axis.iterations) series[0].label = "all " + ((results.hosts || []).length ? "hosts" : "processes");
+      series.forEach(function (serie) { serie.width = 2.5; });
+      for (var index = 0; index < processes; index++) {
+        series.push({ label: processLabel(results, index), width: 1.25, dash: [5, 3], value: legend("ops/s") });
+        columns.push(lines.map(function (line) {
+          var operations = (line.process_operations || [])[index];
+          // The process's share of the interval's rate: its operations
+          // over the same length (so the processes add up to the total).
+          return isNum(operations) && isNum(line.operations_per_second) ? operations / seconds(line) : null;
+        }));
+      }
+    }
+    var operations = 0;
+    lines.forEach(function (line) { if (line.phase === "run") operations += line.operations; });
+    var plot = chart(parent, "ops", "Operations per second",
+      "Each status interval's completed operations per second" +
+        (processes > 1 ? ", all together (solid) and each " + ((results.hosts || []).length ? "host" : "process") + "'s (dashed; they add up to the total)" : "") +
+        (axis.iterations ? ", each iteration its own series" : "") + ". The timed run's intervals hold " + num(operations) + " operations.",
+      series, columns, { yLabel: "ops/s", hooks: hooks });
+    plot.root.parentNode.setAttribute("data-operations", String(operations));
+  }
+
+  // The leak slope as a line over the timed run (one timed run: with
+  // --iterations the slope is the iterations' mean): it has the results'
+  // slope and, as the least-squares line does, passes through the mean of
+  // the samples it was fitted to (the RSS at each tick of the timed run).
+  function slopeLine(axis, slope) {
+    var runs = axis.segments.filter(function (segment) { return segment.phase === "run"; });
+    if (!isNum(slope) || runs.length !== 1) return null;
+    var samples = runs[0].lines.filter(function (line) { return !line.final && isNum(line.rss_bytes); });
+    if (samples.length < 3) return null;
+    var meanX = 0, meanY = 0;
+    samples.forEach(function (line) { meanX += line.end_seconds / samples.length; meanY += line.rss_bytes / samples.length; });
+    return axis.points.map(function (point) {
+      return axis.segments[point.segment] === runs[0]
+        ? (meanY + slope / 60 * (point.line.end_seconds - meanX)) / 1048576
+        : null;
+    });
   }
 
   function timelineCharts(parent, run) {
@@ -161,49 +316,55 @@
       parent.appendChild(el("p", { "class": "note" }, "No timeline: give --timeline PATH with the results file to `report`, or run with --report, for the charts over time."));
       return;
     }
-    var axis = timeAxis(timeline);
-    var shade = shadeBands(axis.warmup);
-    var warm = axis.warmup.length ? " Shaded: the warm-up." : "";
+    var axis = prepare(timeline);
+    var hooks = timeHooks(axis);
+    var lines = axis.lines;
     parent.appendChild(el("h3", null, "Over time"));
-    chart(parent, "ops", "Operations per second", "Each status interval's completed operations per second." + warm,
-      [{ label: "ops/s", value: legend("ops/s") }],
-      [axis.x, timeline.map(function (line) { return isNum(line.operations_per_second) ? line.operations_per_second : null; })],
-      { yLabel: "ops/s", hooks: shade });
+    parent.appendChild(el("p", { "class": "note" }, "Each point is a status interval, at its end, in seconds since the run started." +
+      (axis.warmup.length ? " Shaded: the warm-up." : "") +
+      (axis.iterations ? " Dashed vertical lines: each iteration's start (the iterations ran one after another; each counts its intervals from 0 again in the timeline)." : "") +
+      (axis.folded ? " A phase's last interval shorter than a quarter of the status interval is drawn with the one before it (their operations and errors added, rates over both)." : "")));
+    opsChart(parent, run, axis, hooks);
 
-    var latency = timeline.filter(function (line) { return line.latency_ms; });
-    if (latency.length) {
-      var lx = [];
-      timeline.forEach(function (line, index) { if (line.latency_ms) lx.push(axis.x[index]); });
-      var pick = function (name) { return latency.map(function (line) { return line.latency_ms[name]; }); };
+    if (lines.some(function (line) { return line.latency_ms; })) {
+      // On the run's whole time axis (the warm-up has none), as the other
+      // charts, so that they line up.
+      var pick = function (name) { return lines.map(function (line) { return line.latency_ms ? line.latency_ms[name] : null; }); };
       chart(parent, "latency", "Latency per interval (service time)", "Percentiles of each interval's operations, in milliseconds.",
         ["p50", "p90", "p99", "max"].map(function (name) { return { label: name, value: legend("ms") }; }),
-        [lx, pick("p50"), pick("p90"), pick("p99"), pick("max")], { yLabel: "ms" });
+        [axis.x, pick("p50"), pick("p90"), pick("p99"), pick("max")], { yLabel: "ms", hooks: hooks });
     }
 
     var groups = {};
-    timeline.forEach(function (line) { Object.keys(line.errors || {}).forEach(function (key) { groups[key] = true; }); });
+    lines.forEach(function (line) { Object.keys(line.errors || {}).forEach(function (key) { groups[key] = true; }); });
     var keys = Object.keys(groups).sort();
     if (keys.length || results.errors) {
-      chart(parent, "errors", "Errors per interval, by group", "Failed operations in each status interval (stress mode)." + warm,
+      chart(parent, "errors", "Errors per interval, by group", "Failed operations in each status interval (stress mode).",
         keys.map(function (key) { return { label: key, value: legend("errors") }; }),
-        [axis.x].concat(keys.map(function (key) { return timeline.map(function (line) { return (line.errors && line.errors[key]) || 0; }); })),
-        { yLabel: "errors", hooks: shade });
+        [axis.x].concat(keys.map(function (key) { return lines.map(function (line) { return (line.errors && line.errors[key]) || 0; }); })),
+        { yLabel: "errors", hooks: hooks });
     }
 
-    if (timeline.some(function (line) { return isNum(line.cpu_percent); })) {
-      chart(parent, "cpu", "CPU use", "Every process's CPU in each interval, in percent of one core (200 % = two cores busy)." + warm,
+    if (lines.some(function (line) { return isNum(line.cpu_percent); })) {
+      chart(parent, "cpu", "CPU use", "Every process's CPU in each interval, in percent of one core (200 % = two cores busy).",
         [{ label: "CPU", value: legend("%") }],
-        [axis.x, timeline.map(function (line) { return isNum(line.cpu_percent) ? line.cpu_percent : null; })],
-        { yLabel: "% of a core", hooks: shade });
+        [axis.x, lines.map(function (line) { return isNum(line.cpu_percent) ? line.cpu_percent : null; })],
+        { yLabel: "% of a core", hooks: hooks });
     }
-    if (timeline.some(function (line) { return isNum(line.rss_bytes); })) {
+    if (lines.some(function (line) { return isNum(line.rss_bytes); })) {
       var slope = results.memory_growth_bytes_per_minute;
+      var rssSeries = [{ label: "RSS", value: legend("MiB") }];
+      var rssColumns = [axis.x, lines.map(function (line) { return isNum(line.rss_bytes) ? line.rss_bytes / 1048576 : null; })];
+      var trend = slopeLine(axis, slope);
+      if (trend) {
+        rssSeries.push({ label: "leak slope", dash: [6, 4], width: 1.25, points: { show: false }, spanGaps: true, value: legend("MiB") });
+        rssColumns.push(trend);
+      }
       chart(parent, "rss", "Resident memory (RSS)",
         "Every process's resident memory at each interval's end, in MiB." +
-        (isNum(slope) ? " Growth over the timed run (the leak slope): " + bytes(slope) + "/min." : "") + warm,
-        [{ label: "RSS", value: legend("MiB") }],
-        [axis.x, timeline.map(function (line) { return isNum(line.rss_bytes) ? line.rss_bytes / 1048576 : null; })],
-        { yLabel: "MiB", hooks: shade });
+        (isNum(slope) ? " Growth over the timed run (the leak slope): " + bytes(slope) + "/min" +
+          (trend ? ", dashed: the least-squares line through the timed run's samples." : ".") : ""),
+        rssSeries, rssColumns, { yLabel: "MiB", hooks: hooks });
     }
   }
 
@@ -434,8 +595,8 @@
       var withTimeline = runs.filter(function (run) { return run.timeline.length; });
       if (withTimeline.length > 1) {
         var aligned = uPlot.join(withTimeline.map(function (run) {
-          var axis = timeAxis(run.timeline);
-          return [axis.x, run.timeline.map(function (line) { return isNum(line.operations_per_second) ? line.operations_per_second : null; })];
+          var axis = prepare(run.timeline);
+          return [axis.x, axis.lines.map(function (line) { return isNum(line.operations_per_second) ? line.operations_per_second : null; })];
         }));
         chart(section, "ops-compared", "Operations per second, run by run", "Each run's ops/s per status interval, from its start (warm-up included).",
           withTimeline.map(function (run) { return { label: run.label, spanGaps: true, value: legend("ops/s") }; }),

@@ -248,6 +248,7 @@ impl<D: Driver> LocalStages<D> {
             errors: readings.errors,
             memory_samples: Vec::new(),
             allocations,
+            process_operations: Vec::new(),
         }
     }
 

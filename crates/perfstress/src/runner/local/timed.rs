@@ -626,6 +626,7 @@ impl TimedPhase<'_> {
                     cpu_seconds: cpu_at_start
                         .zip(process_cpu_time())
                         .map(|(before, now)| now.saturating_sub(before).as_secs_f64()),
+                    process_operations: Vec::new(),
                 };
                 on_tick(tick, &report);
                 if let Some(bytes) = rss_bytes {

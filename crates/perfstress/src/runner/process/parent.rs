@@ -439,6 +439,7 @@ impl RemoteStages {
                         latency,
                         rss_bytes,
                         cpu_seconds,
+                        process_operations: Vec::new(),
                     };
                     self.workers[index].last_tick = tick;
                     ticks.add(index, tick, report);
@@ -717,17 +718,27 @@ impl Ticks {
     }
 
     /// Takes tick `tick` out, merged over the workers (dead ones left out,
-    /// silent ones at their last progress).
+    /// silent ones at their last progress), with each worker's operations
+    /// when there are several.
     fn flush(&mut self, tick: u32, standing: &[Standing]) -> TickReport {
         let mut reported = self.pending.remove(&tick).unwrap_or_default();
         self.flushed = tick;
         let mut merged = TickReport::default();
+        let mut processes = Vec::with_capacity(standing.len());
         for (index, standing) in standing.iter().enumerate() {
-            match reported.get_mut(index).and_then(Option::take) {
-                Some(report) => merged.merge(&report),
-                None if *standing != Standing::Gone => merged.merge(&self.latest[index]),
-                None => {}
+            let taken = reported.get_mut(index).and_then(Option::take);
+            let report = match &taken {
+                Some(report) => Some(report),
+                None if *standing != Standing::Gone => Some(&self.latest[index]),
+                None => None,
+            };
+            processes.push(report.map(TickReport::completed_operations));
+            if let Some(report) = report {
+                merged.merge(report);
             }
+        }
+        if processes.len() > 1 {
+            merged.process_operations = processes;
         }
         merged
     }
@@ -752,7 +763,19 @@ impl Stages for RemoteStages {
         if stage == Phase::Run && !self.last_run.is_empty() {
             self.last_run = measurements.clone();
         }
-        PhaseMeasurement::merge(measurements.into_iter().flatten())
+        let processes = measurements
+            .iter()
+            .map(|measurement| {
+                measurement
+                    .as_ref()
+                    .map(PhaseMeasurement::completed_operations)
+            })
+            .collect::<Vec<_>>();
+        let mut merged = PhaseMeasurement::merge(measurements.into_iter().flatten());
+        if processes.len() > 1 {
+            merged.process_operations = processes;
+        }
+        merged
     }
 
     fn pre_cleanup(&mut self) {
@@ -1030,7 +1053,9 @@ mod tests {
         // Worker 1 is waited for, until it is reported silent.
         assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
         assert_eq!(ticks.next_complete(&[Responding, Silent]), Some(2));
-        assert_eq!(totals(&ticks.flush(2, &[Responding, Silent])), [20, 10]);
+        let merged = ticks.flush(2, &[Responding, Silent]);
+        assert_eq!(totals(&merged), [20, 10]);
+        assert_eq!(merged.process_operations, [Some(20), Some(10)]);
         // Back, it reports tick 2 late: only its progress is kept.
         ticks.add(1, 2, at(11));
         assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
@@ -1040,6 +1065,8 @@ mod tests {
         // A dead worker is left out.
         ticks.add(0, 4, at(40));
         assert_eq!(ticks.next_complete(&[Responding, Gone]), Some(4));
-        assert_eq!(totals(&ticks.flush(4, &[Responding, Gone])), [40]);
+        let merged = ticks.flush(4, &[Responding, Gone]);
+        assert_eq!(totals(&merged), [40]);
+        assert_eq!(merged.process_operations, [Some(40), None]);
     }
 }
