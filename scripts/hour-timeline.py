@@ -4,8 +4,12 @@ intervals of the timed run, 60 of warm-up, with latency, two error groups,
 CPU and RSS), as --test-results and --timeline would, for the HTML report's
 size and build time in BENCHMARKS.md:
 
-    python3 scripts/hour-timeline.py DIR
+    python3 scripts/hour-timeline.py DIR [PROCESSES]
     systemperf report DIR/hour.json DIR/hour.jsonl -o DIR/hour.html
+
+With PROCESSES (more than 1), each line also has process_operations (the
+interval's operations spread over that many processes), as a run with
+--processes PROCESSES writes it.
 """
 import json
 import math
@@ -14,6 +18,7 @@ import sys
 from pathlib import Path
 
 directory = Path(sys.argv[1])
+processes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 directory.mkdir(parents=True, exist_ok=True)
 random.seed(18)
 lines = []
@@ -33,6 +38,9 @@ for phase, count in (("warmup", 60), ("run", 3600)):
             "total_errors": errors_total, "cpu_percent": 95 + random.random() * 10,
             "rss_bytes": 50_000_000 + interval * 1000,
         }
+        if processes > 1:
+            share, rest = divmod(operations, processes)
+            line["process_operations"] = [share + (index < rest) for index in range(processes)]
         if phase == "run":
             p50 = 0.9 + random.random() * 0.1
             line["latency_ms"] = {"count": operations, "p50": p50, "p90": p50 * 1.5,
@@ -56,7 +64,7 @@ results = {
     "average_cpu_use": 100.0, "average_memory_use": 51_800_000, "total_operations": operations,
     "seconds_per_operation": 3600.0 / operations, "weighted_average_seconds": 3600.0,
     "cpu_seconds": 3600.0, "duration_seconds": 3600.0, "warmup_seconds": 60.0, "parallel": 8,
-    "processes": 1, "sync": False, "test_options": [], "instances": [],
+    "processes": processes, "sync": False, "test_options": [], "instances": [],
     "latency": latency, "perfstress_version": "0.1.0",
     "errors": {"total": run[-1]["total_errors"], "attempted": operations + run[-1]["total_errors"],
                "rate": run[-1]["total_errors"] / operations, "max_error_rate": 0.01,
