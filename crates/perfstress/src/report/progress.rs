@@ -4,7 +4,8 @@
 //! (`indicatif`'s bar; every line of the console goes through
 //! [`print_line`], which prints above it). Not on a pipe or a file (CI,
 //! PerfAutomation): there the output is exactly what it is without it.
-//! `--no-progress` and `NO_COLOR` (no colour, the line stays) are respected.
+//! `--no-progress`, `--quiet` (no line, and no status lines either) and
+//! `NO_COLOR` (no colour, the line stays) are respected.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -141,7 +142,7 @@ fn terminal_width() -> u16 {
 }
 
 /// The progress line's reporter (added only when the plan says so:
-/// stdout is a terminal and no `--no-progress`).
+/// stdout is a terminal and no `--no-progress` or `--quiet`).
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
     warmup: Duration,
