@@ -186,8 +186,9 @@ fn ctrl_c_ends_the_progress_line_cleanly() {
     }
 }
 
-/// Numbers masked: two runs differ only in their numbers (and how many
-/// digits those have).
+/// Numbers masked and runs of spaces made one: two runs differ only in
+/// their numbers (and how many digits those have, which moves the
+/// right-aligned columns).
 fn shape(text: &str) -> String {
     let mut shape = String::with_capacity(text.len());
     let mut in_number = false;
@@ -195,7 +196,7 @@ fn shape(text: &str) -> String {
         let digit = c.is_ascii_digit() || (in_number && (c == '.' || c == ','));
         if digit && !in_number {
             shape.push('#');
-        } else if !digit {
+        } else if !digit && !(c == ' ' && shape.ends_with(' ')) {
             shape.push(c);
         }
         in_number = digit;
