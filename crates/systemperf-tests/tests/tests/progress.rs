@@ -196,7 +196,7 @@ fn shape(text: &str) -> String {
         let digit = c.is_ascii_digit() || (in_number && (c == '.' || c == ','));
         if digit && !in_number {
             shape.push('#');
-        } else if !digit && !(c == ' ' && shape.ends_with(' ')) {
+        } else if !(digit || (c == ' ' && shape.ends_with(' '))) {
             shape.push(c);
         }
         in_number = digit;
