@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::Args;
 
 use crate::error::{Error, ErrorKind};
 use crate::metrics::{PhaseEnd, PhaseMeasurement, PhaseResults, RunSummary, ThresholdResult};
@@ -35,9 +35,8 @@ pub(crate) type ParseCommandLine =
     fn(&str, Vec<OsString>) -> Result<(&'static TestEntry, Invocation), Outcome>;
 
 /// Merges the results files of `--shard` runs into the whole run's.
-#[derive(Parser, Debug)]
-#[command(disable_version_flag = true)]
-struct MergeArgs {
+#[derive(Args, Debug)]
+pub(crate) struct MergeArgs {
     /// The `--test-results` files of the shards `0/N` to `N-1/N`, each once,
     /// in any order; each may be followed by its shard's `--timeline` file
     /// and `--histogram-log` file (told apart by their content).
@@ -74,21 +73,9 @@ struct ShardFile {
     results: serde_json::Value,
 }
 
-/// Runs `<program> merge ARGS`.
-pub(crate) fn run(program: &str, args: Vec<OsString>, parse: ParseCommandLine) -> Outcome {
+/// Runs `<program> merge` with its parsed arguments.
+pub(crate) fn run(program: &str, args: MergeArgs, parse: ParseCommandLine) -> Outcome {
     let console = Console::new();
-    let command = std::iter::once(OsString::from(format!("{program} {COMMAND}"))).chain(args);
-    let args = match MergeArgs::try_parse_from(command) {
-        Ok(args) => args,
-        Err(error) if !error.use_stderr() => {
-            let _ = error.print();
-            return Outcome::Success;
-        }
-        Err(error) => {
-            console.error(error.render().to_string().trim_end());
-            return Outcome::Usage;
-        }
-    };
     let (shards, intervals) = match read_shards(&args) {
         Ok(shards) => shards,
         Err(error) => {

@@ -308,7 +308,10 @@ fn a_receiver_gets_the_timeline_as_metrics() {
         (run[0] + run[2]) as f64,
         last["test.run.operations"][&("run".to_owned(), String::new())]
     );
-    assert!(run[0] > 0, "the second iteration carried the first's operations");
+    assert!(
+        run[0] > 0,
+        "the second iteration carried the first's operations"
+    );
 }
 
 #[test]
