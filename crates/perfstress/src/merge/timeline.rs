@@ -266,11 +266,18 @@ impl ShardHistogramLog {
     }
 }
 
+/// The interval histograms of a group's lines (`None` for a line without
+/// latency), in line order.
+type LineHistograms<'a> = Vec<Option<&'a LatencyHistogram>>;
+
+/// A shard's lines of one group, with their histograms if given.
+type Row<'a> = (&'a [Line], Option<&'a LineHistograms<'a>>);
+
 /// A shard's timeline with its interval histograms (run lines with
 /// latency, in order), if its histogram log was given.
 struct Shard<'a> {
     timeline: &'a ShardTimeline,
-    histograms: Option<Vec<(Group, Vec<Option<&'a LatencyHistogram>>)>>,
+    histograms: Option<Vec<(Group, LineHistograms<'a>)>>,
 }
 
 /// Pairs the histograms of `log` with the timed run's lines of `timeline`
@@ -278,7 +285,7 @@ struct Shard<'a> {
 fn pair_histograms<'a>(
     timeline: &'a ShardTimeline,
     log: &'a ShardHistogramLog,
-) -> Result<Vec<(Group, Vec<Option<&'a LatencyHistogram>>)>, Error> {
+) -> Result<Vec<(Group, LineHistograms<'a>)>, Error> {
     let mismatch = |why: String| {
         usage(format!(
             "{} is not the histogram log of {}: {why}",
@@ -421,7 +428,7 @@ pub(crate) fn merge(
     }
     let mut merged = Vec::new();
     for group in groups {
-        let rows: Vec<(&[Line], Option<&Vec<Option<&LatencyHistogram>>>)> = shards
+        let rows: Vec<Row<'_>> = shards
             .iter()
             .map(|shard| {
                 let lines = shard
@@ -451,7 +458,7 @@ fn merge_interval(
     (phase, iteration): Group,
     index: usize,
     count: usize,
-    rows: &[(&[Line], Option<&Vec<Option<&LatencyHistogram>>>)],
+    rows: &[Row<'_>],
 ) -> MergedInterval {
     let mut start = f64::INFINITY;
     let mut end: f64 = 0.0;
