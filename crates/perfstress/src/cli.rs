@@ -355,6 +355,7 @@ fn test_list(program: &str) -> String {
     }
     list.push_str(&format!(
         "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)\n\
+         Merge the runs of --shard I/N (results, timelines, histogram logs): `{program} merge FILES...` (`{program} merge --help`)\n\
          An HTML report of saved runs (--test-results and --timeline files): `{program} report FILES... -o PAGE.html` (`{program} report --help`)"
     ));
     list

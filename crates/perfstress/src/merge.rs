@@ -407,14 +407,14 @@ fn merge_intervals(args: &MergeArgs, shards: &[ShardFile]) -> Result<Vec<MergedI
                 .map(|shard| shard.path.display().to_string())
                 .collect();
             return Err(usage(format!(
-                "{given} of {} shards have a {kind}: give every shard's, after its results file ({} has none)",
+                "{given} of {} shards come with a {kind}: give every shard's, after its results file (none after {})",
                 shards.len(),
                 without.join(", ")
             )));
         }
-        if given > 0 && !wanted && !(option == "--histogram-log" && args.timeline.is_some()) {
+        if given > 0 && args.timeline.is_none() && args.histogram_log.is_none() {
             return Err(usage(format!(
-                "the shards' {kind} files are given but not {option} PATH to write the merged {kind} to"
+                "the shards' {kind} files are given, but neither --timeline PATH nor --histogram-log PATH to write their merge to"
             )));
         }
     }

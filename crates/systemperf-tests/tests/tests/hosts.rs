@@ -673,7 +673,7 @@ fn merged_timeline(
     );
     expect_usage(
         vec![f(0), t(0), l(0), f(1), l(1), f(2), t(2), l(2)],
-        "2 of 3 shards have a timeline",
+        "2 of 3 shards come with a timeline",
     );
     expect_usage(
         vec![f(0), t(0), f(1), t(1), f(2), t(2)],
