@@ -91,31 +91,8 @@ pub fn run(args: Vec<OsString>) -> Outcome {
             }
         };
     };
-    // `compare` is a command of the runner, unless a test has that name.
-    if test_name.eq_ignore_ascii_case(crate::compare::COMMAND) && registry::find(test_name).is_err()
-    {
-        let args = test_args
-            .get_many::<OsString>("")
-            .map(|values| values.cloned().collect())
-            .unwrap_or_default();
-        return crate::compare::run(&program, args);
-    }
-    if test_name.eq_ignore_ascii_case(crate::merge::COMMAND) && registry::find(test_name).is_err() {
-        let args = test_args
-            .get_many::<OsString>("")
-            .map(|values| values.cloned().collect())
-            .unwrap_or_default();
-        return crate::merge::run(&program, args, invocation_of);
-    }
-    // So is `report`.
-    if test_name.eq_ignore_ascii_case(crate::saved_report::COMMAND)
-        && registry::find(test_name).is_err()
-    {
-        let args = test_args
-            .get_many::<OsString>("")
-            .map(|values| values.cloned().collect())
-            .unwrap_or_default();
-        return crate::saved_report::run(&program, args);
+    if let Some(outcome) = file_command(&program, test_name, test_args) {
+        return outcome;
     }
     let entry = match registry::find(test_name) {
         Ok(entry) => entry,
@@ -135,6 +112,65 @@ pub fn run(args: Vec<OsString>) -> Outcome {
         Ok(invocation) => (entry.launch)(entry, invocation),
         Err(outcome) => outcome,
     }
+}
+
+/// The runner's commands on saved files, parsed as clap subcommands of the
+/// program (`<runner> compare ...`, `merge ...`, `report ...`).
+#[derive(clap::Parser, Debug)]
+#[command(disable_version_flag = true, disable_help_subcommand = true)]
+struct FileCommandLine {
+    #[command(subcommand)]
+    command: FileCommand,
+}
+
+/// One of the runner's commands on saved files, with its arguments (each
+/// command's help is its arguments type's doc comment).
+#[derive(clap::Subcommand, Debug)]
+enum FileCommand {
+    Compare(crate::compare::CompareArgs),
+    Merge(crate::merge::MergeArgs),
+    Report(crate::saved_report::ReportArgs),
+}
+
+/// Their names.
+const FILE_COMMANDS: [&str; 3] = [
+    crate::compare::COMMAND,
+    crate::merge::COMMAND,
+    crate::saved_report::COMMAND,
+];
+
+/// Runs `name` (in any case) with the arguments in `test_args` if it is one
+/// of the runner's file commands and no test has that name; `None`
+/// otherwise. A bad command line is a usage error (`--help` a success).
+fn file_command(program: &str, name: &str, test_args: &clap::ArgMatches) -> Option<Outcome> {
+    let command = FILE_COMMANDS
+        .into_iter()
+        .find(|command| name.eq_ignore_ascii_case(command))?;
+    if registry::find(name).is_ok() {
+        return None;
+    }
+    let args = test_args
+        .get_many::<OsString>("")
+        .into_iter()
+        .flatten()
+        .cloned();
+    let command_line = [OsString::from(program), OsString::from(command)]
+        .into_iter()
+        .chain(args);
+    let parsed = <FileCommandLine as clap::CommandFactory>::command()
+        .name(program.to_owned())
+        .bin_name(program.to_owned())
+        .try_get_matches_from(command_line)
+        .and_then(|matches| FileCommandLine::from_arg_matches(&matches));
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return Some(print_clap_error(error)),
+    };
+    Some(match parsed.command {
+        FileCommand::Compare(args) => crate::compare::run(args),
+        FileCommand::Merge(args) => crate::merge::run(program, args, invocation_of),
+        FileCommand::Report(args) => crate::saved_report::run(args),
+    })
 }
 
 /// The test a command line runs and its parsed options (for `merge`, from
@@ -319,6 +355,7 @@ fn test_list(program: &str) -> String {
     }
     list.push_str(&format!(
         "Compare saved runs (--save-baseline NAME, --test-results files): `{program} compare OLD NEW` (`{program} compare --help`)\n\
+         Merge the runs of --shard I/N (results, timelines, histogram logs): `{program} merge FILES...` (`{program} merge --help`)\n\
          An HTML report of saved runs (--test-results and --timeline files): `{program} report FILES... -o PAGE.html` (`{program} report --help`)"
     ));
     list

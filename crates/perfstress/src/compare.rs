@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::Args;
 
 use crate::metrics::{Comparison, RunRecord};
 use crate::outcome::Outcome;
@@ -18,9 +18,8 @@ pub(crate) const COMMAND: &str = "compare";
 /// Compares saved runs: NEW relative to OLD, per metric, with a 95%
 /// confidence interval and a verdict (Welch's t-test on the iterations and
 /// a noise threshold).
-#[derive(Parser, Debug)]
-#[command(disable_version_flag = true)]
-struct CompareArgs {
+#[derive(Args, Debug)]
+pub(crate) struct CompareArgs {
     /// The old run: a baseline name (every run saved under it) or a file (a
     /// baseline, or a --test-results file).
     #[arg(value_name = "OLD")]
@@ -59,21 +58,9 @@ struct CompareArgs {
     bench: bool,
 }
 
-/// Runs `compare` with `args` (the arguments after `compare`).
-pub(crate) fn run(program: &str, args: Vec<OsString>) -> Outcome {
+/// Runs `compare` with its parsed arguments.
+pub(crate) fn run(args: CompareArgs) -> Outcome {
     let console = Console::new();
-    let command = std::iter::once(OsString::from(format!("{program} {COMMAND}"))).chain(args);
-    let args = match CompareArgs::try_parse_from(command) {
-        Ok(args) => args,
-        Err(error) if !error.use_stderr() => {
-            let _ = error.print();
-            return Outcome::Success;
-        }
-        Err(error) => {
-            console.error(error.render().to_string().trim_end());
-            return Outcome::Usage;
-        }
-    };
     match compare(&args) {
         Ok(comparisons) => {
             let mut regressed = false;

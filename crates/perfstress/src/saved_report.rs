@@ -3,10 +3,9 @@
 //! `--timeline` file if there is one; with two runs or more, each later run
 //! is compared with the first (as `compare FIRST LATER` would).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::Args;
 
 use crate::metrics::Comparison;
 use crate::outcome::Outcome;
@@ -18,9 +17,8 @@ pub(crate) const COMMAND: &str = "report";
 /// Builds one self-contained HTML page from saved runs: their results,
 /// their timelines as charts, and with several runs, each compared with
 /// the first.
-#[derive(Parser, Debug)]
-#[command(disable_version_flag = true)]
-struct ReportArgs {
+#[derive(Args, Debug)]
+pub(crate) struct ReportArgs {
     /// `--test-results` files, each followed by its run's `--timeline`
     /// file (optional). The first run is the one the others are compared
     /// with.
@@ -42,21 +40,9 @@ struct ReportArgs {
     bench: bool,
 }
 
-/// Runs `report` with `args` (the arguments after `report`).
-pub(crate) fn run(program: &str, args: Vec<OsString>) -> Outcome {
+/// Runs `report` with its parsed arguments.
+pub(crate) fn run(args: ReportArgs) -> Outcome {
     let console = Console::new();
-    let command = std::iter::once(OsString::from(format!("{program} {COMMAND}"))).chain(args);
-    let args = match ReportArgs::try_parse_from(command) {
-        Ok(args) => args,
-        Err(error) if !error.use_stderr() => {
-            let _ = error.print();
-            return Outcome::Success;
-        }
-        Err(error) => {
-            console.error(error.render().to_string().trim_end());
-            return Outcome::Usage;
-        }
-    };
     let page = match page(&args.files, args.noise_threshold) {
         Ok(page) => page,
         Err(message) => {

@@ -85,6 +85,19 @@ pub(crate) struct IntervalLatency {
     pub(crate) max: Duration,
 }
 
+impl IntervalLatency {
+    /// The figures of `histogram`.
+    pub(crate) fn of(histogram: &LatencyHistogram) -> Self {
+        Self {
+            count: histogram.count(),
+            p50: histogram.percentile(50.0),
+            p90: histogram.percentile(90.0),
+            p99: histogram.percentile(99.0),
+            max: histogram.percentile(100.0),
+        }
+    }
+}
+
 /// One status interval of a timed phase, as the timeline writes it.
 #[derive(Clone, Debug)]
 pub(crate) struct IntervalRecord {
@@ -267,13 +280,7 @@ impl Timeline {
                 .then(|| operations as f64 / seconds),
             errors: errors.since(&self.previous_errors),
             total_errors: errors.total(),
-            latency: histogram.as_ref().map(|histogram| IntervalLatency {
-                count: histogram.count(),
-                p50: histogram.percentile(50.0),
-                p90: histogram.percentile(90.0),
-                p99: histogram.percentile(99.0),
-                max: histogram.percentile(100.0),
-            }),
+            latency: histogram.as_ref().map(IntervalLatency::of),
             histogram,
             cpu_percent,
             rss_bytes,

@@ -161,7 +161,6 @@ impl LatencyHistogram {
     }
 
     /// A histogram from its V2 encoding; `None` if the bytes are not one.
-    #[allow(dead_code, reason = "read back by baselines' tests")]
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let histogram: Histogram<u64> = Deserializer::new().deserialize(&mut &bytes[..]).ok()?;
         let mut decoded = LatencyHistogram::new();

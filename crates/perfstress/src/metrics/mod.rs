@@ -23,7 +23,7 @@ pub(crate) use counters::InstanceCounters;
 pub use counters::InstanceSnapshot;
 pub(crate) use errors::{ErrorGroups, ErrorResults};
 pub(crate) use hosts::{ClockOffset, HostPart, HostResults, JoinedHost};
-pub(crate) use interval::{IntervalRecord, MemoryTrend, TickReport, Timeline};
+pub(crate) use interval::{IntervalLatency, IntervalRecord, MemoryTrend, TickReport, Timeline};
 pub(crate) use iterations::{IterationFigures, IterationStatistics, Iterations, ordered_latency};
 pub use latency::{LatencyHistogram, LatencySummary, PERCENTILES};
 pub(crate) use measurement::{LatencyRecord, PhaseMeasurement};

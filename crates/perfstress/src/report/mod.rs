@@ -24,7 +24,8 @@ pub(crate) use html::{ReportPage, ReportRun};
 pub(crate) use json::MergeInput;
 pub(crate) use markdown::write_comparison_markdown;
 pub(crate) use progress::finish as end_progress;
-pub(crate) use reporter::Reporters;
+pub(crate) use reporter::{Reporter, Reporters};
+pub(crate) use timeline::{HistogramLogFile, TimelineLine};
 
 use crate::plan::Plan;
 
@@ -33,9 +34,8 @@ use html::HtmlReportFile;
 use json::TestResultsFile;
 use markdown::MarkdownFile;
 use operations_file::OperationsFile;
-use reporter::Reporter;
 use stress::StressConsole;
-use timeline::{HistogramLogFile, TimelineFile};
+use timeline::TimelineFile;
 
 /// The reporters `plan` asks for: the console always, then the
 /// per-operation file and the results file when their paths are given.

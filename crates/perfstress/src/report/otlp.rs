@@ -9,15 +9,20 @@
 //!
 //! | metric | kind | unit | value |
 //! |---|---|---|---|
-//! | `test.run.operations` | counter | `{operation}` | operations since the phase started |
+//! | `test.run.operations` | counter | `{operation}` | operations since the phase started (with `--iterations`: since the first iteration's started) |
 //! | `test.run.operations.rate` | gauge | `{operation}/s` | the interval's operations per second |
-//! | `test.run.errors` | counter | `{error}` | failed operations since the phase started, per `error.type` (error group) |
+//! | `test.run.errors` | counter | `{error}` | failed operations since the phase started (likewise), per `error.type` (error group) |
 //! | `test.run.duration.quantile` | gauge | `s` | the interval's latency, per `quantile` (`0.5`, `0.9`, `0.99`, `1` = max) |
 //! | `process.cpu.utilization` | gauge | `1` | CPU of every process in the interval, in cores |
 //! | `process.memory.usage` | gauge | `By` | resident memory of every process |
 //!
 //! Every point has `scenario_name` (the test's name) and `phase` (`warmup`
-//! or `run`). Exports run on a thread of their own, fed through a bounded
+//! or `run`). With `--iterations N` the counters go on across iterations
+//! (the timeline's totals restart at each): one series per phase that only
+//! grows, so a dashboard's `rate()`/`increase()` over it is the run's
+//! throughput with no reset at an iteration's start, and no `iteration`
+//! attribute multiplies the series a dashboard would have to add up again
+//! (the Azure SDK stress dashboards group by `scenario_name` only). Exports run on a thread of their own, fed through a bounded
 //! queue that the reporter never waits on: a slow or unreachable collector
 //! never holds up the run; each export is bounded by a timeout, and what
 //! was not exported is reported as a warning at the end of the run.
@@ -86,10 +91,8 @@ mod exporter {
         url: String,
         queue: Option<SyncSender<Message>>,
         done: Option<Receiver<Done>>,
-        /// The phase's errors so far, by group (the records carry the
-        /// interval's).
-        errors: BTreeMap<String, u64>,
-        phase: Option<Phase>,
+        /// The counters of the warm-up and of the timed run.
+        counters: [PhaseCounters; 2],
         intervals: u64,
         dropped: u64,
     }
@@ -128,8 +131,7 @@ mod exporter {
                 url,
                 queue,
                 done,
-                errors: BTreeMap::new(),
-                phase: None,
+                counters: Default::default(),
                 intervals: 0,
                 dropped: 0,
             }
@@ -146,24 +148,49 @@ mod exporter {
         );
     }
 
-    impl Reporter for OtlpMetrics {
-        fn interval(&mut self, record: &IntervalRecord) {
-            if self.phase != Some(record.phase) || record.index == 0 {
-                self.errors.clear();
-                self.phase = Some(record.phase);
+    /// A phase's cumulative counters. With `--iterations`, each iteration's
+    /// intervals count from 0 again (a new segment of the phase); the
+    /// counters carry the earlier segments' totals, so they only grow, as
+    /// a cumulative OTLP counter must (a collector takes a drop for a
+    /// restart of the process).
+    #[derive(Debug, Default)]
+    struct PhaseCounters {
+        /// Operations of the earlier segments.
+        carried_operations: u64,
+        /// Operations of the current segment so far.
+        operations: u64,
+        /// Errors by group, every segment's so far (the records carry the
+        /// interval's).
+        errors: BTreeMap<String, u64>,
+    }
+
+    impl PhaseCounters {
+        /// Adds `record`'s interval; returns the operations so far.
+        fn add(&mut self, record: &IntervalRecord) -> u64 {
+            if record.index == 0 {
+                self.carried_operations += std::mem::take(&mut self.operations);
             }
+            self.operations = record.total_operations;
             for (group, count) in &record.errors {
                 *self.errors.entry(group.clone()).or_default() += count;
             }
+            self.carried_operations + self.operations
+        }
+    }
+
+    impl Reporter for OtlpMetrics {
+        fn interval(&mut self, record: &IntervalRecord) {
+            let counters = &mut self.counters[usize::from(record.phase != Phase::Warmup)];
+            let total_operations = counters.add(record);
             let seconds = |duration: Duration| duration.as_secs_f64();
             let point = Point {
                 phase: match record.phase {
                     Phase::Warmup => "warmup",
                     _ => "run",
                 },
-                total_operations: record.total_operations,
+                total_operations,
                 operations_per_second: record.operations_per_second,
-                errors: self.errors.clone(),
+                errors: counters.errors.clone(),
                 latency: record.latency.map(|latency| {
                     [
                         seconds(latency.p50),

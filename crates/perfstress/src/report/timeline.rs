@@ -247,6 +247,12 @@ impl HistogramLogFile {
             tag: None,
         }
     }
+
+    /// Ends the file (as the end of a run does), reporting a failure to
+    /// write it.
+    pub(crate) fn finish(&mut self) -> Result<(), Error> {
+        self.file.finish()
+    }
 }
 
 impl Reporter for HistogramLogFile {

@@ -413,7 +413,9 @@ fn missing_and_duplicate_hosts_are_named() {
 #[test]
 fn shards_merge_into_one_run() {
     let _timing = timing_sensitive();
-    let shard = |index: usize, results: &TempPath| {
+    // Every run writes its timeline (two intervals of 0.5 s) and its
+    // interval histograms.
+    let sleep = |results: &TempPath, timeline: &TempPath, log: &TempPath| {
         systemperf("SleepTest")
             .option("--initial-delay-ms", 100)
             .parallel(6)
@@ -421,30 +423,33 @@ fn shards_merge_into_one_run() {
             .duration(1)
             .warmup(0)
             .latency()
-            .option("--shard", format!("{index}/3"))
+            .option("--status-interval", "0.5")
+            .option("--timeline", timeline.arg())
+            .option("--histogram-log", log.arg())
             .results(results)
-            .start()
     };
     let files: Vec<TempPath> = (0..3)
         .map(|index| TempPath::new(&format!("shard-{index}")))
         .collect();
-    let whole = TempPath::new("shard-whole");
-    let mut running: Vec<Watched> = files
-        .iter()
-        .enumerate()
-        .map(|(index, file)| shard(index, file))
+    let timelines: Vec<TempPath> = (0..3)
+        .map(|index| TempPath::new(&format!("shard-timeline-{index}")))
         .collect();
-    running.push(
-        systemperf("SleepTest")
-            .option("--initial-delay-ms", 100)
-            .parallel(6)
-            .processes(1)
-            .duration(1)
-            .warmup(0)
-            .latency()
-            .results(&whole)
-            .start(),
+    let logs: Vec<TempPath> = (0..3)
+        .map(|index| TempPath::new(&format!("shard-hlog-{index}")))
+        .collect();
+    let (whole, whole_timeline, whole_log) = (
+        TempPath::new("shard-whole"),
+        TempPath::new("shard-whole-timeline"),
+        TempPath::new("shard-whole-hlog"),
     );
+    let mut running: Vec<Watched> = (0..3)
+        .map(|index| {
+            sleep(&files[index], &timelines[index], &logs[index])
+                .option("--shard", format!("{index}/3"))
+                .start()
+        })
+        .collect();
+    running.push(sleep(&whole, &whole_timeline, &whole_log).start());
     for run in running {
         run.finish().assert_outcome(Outcome::Success);
     }
@@ -539,5 +544,184 @@ fn shards_merge_into_one_run() {
             .contains("is not the --test-results file of a --shard run"),
         "{}",
         output.dump()
+    );
+
+    merged_timeline(&files, &timelines, &logs, &whole_timeline);
+}
+
+fn timeline_lines(path: &TempPath) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path.path())
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.arg()))
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}")))
+        .collect()
+}
+
+/// `merge` of the shards' timelines (each after its results file, with
+/// its histogram log): interval by interval the sums of the shards' lines
+/// exactly, the latency of the merged interval histograms, and within one
+/// operation per instance what one run of the same total saw; bad
+/// combinations are usage errors that write nothing.
+fn merged_timeline(
+    files: &[TempPath],
+    timelines: &[TempPath],
+    logs: &[TempPath],
+    whole_timeline: &TempPath,
+) {
+    let (results, timeline, log) = (
+        TempPath::new("merged-results"),
+        TempPath::new("merged-timeline"),
+        TempPath::new("merged-hlog"),
+    );
+    // In any shard order; each shard's files after its results file.
+    let mut merge = runner().arg("merge");
+    for index in [1, 2, 0] {
+        merge = merge
+            .arg(files[index].arg())
+            .arg(logs[index].arg())
+            .arg(timelines[index].arg());
+    }
+    merge
+        .arg("--test-results")
+        .arg(results.arg())
+        .arg("--timeline")
+        .arg(timeline.arg())
+        .arg("--histogram-log")
+        .arg(log.arg())
+        .ok();
+    let merged = timeline_lines(&timeline);
+    let shards: Vec<Vec<serde_json::Value>> = timelines.iter().map(timeline_lines).collect();
+    let whole = timeline_lines(whole_timeline);
+    let intervals = shards.iter().map(Vec::len).max().unwrap();
+    assert_eq!(merged.len(), intervals, "{merged:?}");
+    assert!(intervals >= 2, "{merged:?}");
+    let of = |line: &serde_json::Value, key: &str| line[key].as_u64().unwrap_or(0);
+    for (index, line) in merged.iter().enumerate() {
+        let parts: Vec<&serde_json::Value> =
+            shards.iter().filter_map(|shard| shard.get(index)).collect();
+        assert_eq!(line["interval"], index as u64);
+        assert_eq!(line["phase"], "run");
+        assert_eq!(line["final"], index + 1 == intervals);
+        let sum = |key: &str| parts.iter().map(|part| of(part, key)).sum::<u64>();
+        assert_eq!(of(line, "operations"), sum("operations"), "{line}");
+        let totals: u64 = shards
+            .iter()
+            .map(|shard| {
+                of(
+                    shard.get(index).or(shard.last()).unwrap(),
+                    "total_operations",
+                )
+            })
+            .sum();
+        assert_eq!(of(line, "total_operations"), totals, "{line}");
+        if parts.len() == shards.len() {
+            assert_eq!(of(line, "rss_bytes"), sum("rss_bytes"), "{line}");
+        }
+        let latency = |part: &serde_json::Value, key: &str| part["latency_ms"][key].as_f64();
+        assert_eq!(
+            line["latency_ms"]["count"].as_u64().unwrap(),
+            parts
+                .iter()
+                .map(|part| part["latency_ms"]["count"].as_u64().unwrap())
+                .sum::<u64>()
+        );
+        // The merged histogram's maximum is the largest shard's, exactly.
+        let max = parts
+            .iter()
+            .filter_map(|part| latency(part, "max"))
+            .fold(0.0, f64::max);
+        assert_eq!(latency(line, "max"), Some(max), "{line}");
+        // Recomputed from the summed operations.
+        let seconds =
+            line["end_seconds"].as_f64().unwrap() - line["start_seconds"].as_f64().unwrap();
+        if seconds >= 0.001 {
+            let rate = line["operations_per_second"].as_f64().unwrap();
+            assert_close(rate, of(line, "operations") as f64 / seconds, 1e-9, "rate");
+        }
+        // SleepTest at 100 ms: 5 operations per instance in a whole
+        // interval of 0.5 s, as the unsharded run saw; each instance's
+        // operation due at a boundary may fall on either side of it.
+        if let Some(one_run) = whole.get(index) {
+            let (merged_ops, whole_ops) = (of(line, "operations"), of(one_run, "operations"));
+            assert!(merged_ops.abs_diff(whole_ops) <= 6, "{line} vs {one_run}");
+            if !line["final"].as_bool().unwrap() {
+                assert!(merged_ops.abs_diff(30) <= 6, "{line}");
+            }
+        }
+    }
+    let json = results.json();
+    assert_eq!(
+        merged.last().unwrap()["total_operations"],
+        json["total_operations"]
+    );
+    // The merged interval log: one histogram a merged interval, together
+    // the merged run's.
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    let histograms = text
+        .lines()
+        .filter(|line| line.starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(histograms, intervals, "{text}");
+
+    // A timeline of another run (the unsharded one), a shard without its
+    // timeline, a timeline without its histogram log, an unreadable file:
+    // usage errors naming the cause, and no output written.
+    let expect_usage = |args: Vec<&str>, message: &str| {
+        let output_path = TempPath::new("merged-refused");
+        let mut merge = runner().arg("merge");
+        for arg in args {
+            merge = merge.arg(arg);
+        }
+        let output = merge
+            .arg("--timeline")
+            .arg(output_path.arg())
+            .outcome(Outcome::Usage);
+        assert!(output.stderr.contains(message), "{}", output.dump());
+        assert!(!output_path.exists());
+    };
+    let (f, t, l) = (
+        |i: usize| files[i].arg(),
+        |i: usize| timelines[i].arg(),
+        |i: usize| logs[i].arg(),
+    );
+    expect_usage(
+        vec![
+            f(0),
+            whole_timeline.arg(),
+            l(0),
+            f(1),
+            t(1),
+            l(1),
+            f(2),
+            t(2),
+            l(2),
+        ],
+        "is not the timeline of",
+    );
+    expect_usage(
+        vec![f(0), t(0), l(0), f(1), l(1), f(2), t(2), l(2)],
+        "2 of 3 shards come with a timeline",
+    );
+    expect_usage(
+        vec![f(0), t(0), f(1), t(1), f(2), t(2)],
+        "give each shard's --histogram-log file",
+    );
+    expect_usage(
+        vec![t(0), f(0), f(1), f(2)],
+        "give it after its shard's results file",
+    );
+    expect_usage(
+        vec![
+            f(0),
+            t(0),
+            l(0),
+            f(1),
+            t(1),
+            l(1),
+            f(2),
+            t(2),
+            "/nonexistent/h.hlog",
+        ],
+        "cannot read /nonexistent/h.hlog",
     );
 }

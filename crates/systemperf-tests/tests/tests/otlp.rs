@@ -193,10 +193,13 @@ fn a_receiver_gets_the_timeline_as_metrics() {
     let _cpu = cpu_saturating();
     let receiver = Receiver::start();
     let timeline = TempPath::new("otlp-timeline");
+    // Two iterations: the timeline's totals restart at the second, the
+    // exported counters go on.
     let output = systemperf("StressSampleTest")
         .duration(1.5)
         .warmup(1)
         .processes(1)
+        .option("--iterations", 2)
         .latency()
         .arg("--continue-on-error")
         .option("--max-error-rate", "2%")
@@ -218,7 +221,11 @@ fn a_receiver_gets_the_timeline_as_metrics() {
     let requests = receiver.requests();
     // One export per interval, in order, nothing after the last.
     assert_eq!(requests.len(), lines.len(), "{}", output.dump());
-    assert!(lines.iter().filter(|line| line["phase"] == "run").count() >= 3);
+    assert!(lines.iter().filter(|line| line["phase"] == "run").count() >= 6);
+    assert!(lines.iter().any(|line| line["iteration"] == 2));
+    // Per phase: the earlier iterations' operations and errors, and the
+    // current iteration's last totals.
+    let mut carried: BTreeMap<String, [u64; 4]> = BTreeMap::new();
     for ((path, request), line) in requests.iter().zip(&lines) {
         assert_eq!(path, "/v1/metrics");
         let (points, service) = points_of(request);
@@ -230,9 +237,19 @@ fn a_receiver_gets_the_timeline_as_metrics() {
                 .get(&(phase.clone(), extra.to_owned()))
                 .copied()
         };
+        let [operations, errors, last_operations, last_errors] =
+            carried.entry(phase.clone()).or_default();
+        if line["interval"] == 0 {
+            *operations += std::mem::take(last_operations);
+            *errors += std::mem::take(last_errors);
+        }
+        *last_operations = line["total_operations"].as_u64().unwrap();
+        *last_errors = line["total_errors"].as_u64().unwrap();
+        let (total_operations, total_errors) =
+            (*operations + *last_operations, *errors + *last_errors);
         assert_eq!(
             value("test.run.operations", ""),
-            Some(line["total_operations"].as_u64().unwrap() as f64),
+            Some(total_operations as f64),
             "{line}"
         );
         match line["operations_per_second"].as_f64() {
@@ -249,11 +266,7 @@ fn a_receiver_gets_the_timeline_as_metrics() {
                     .sum()
             })
             .unwrap_or(0.0);
-        assert_eq!(
-            errors,
-            line["total_errors"].as_u64().unwrap() as f64,
-            "{line}"
-        );
+        assert_eq!(errors, total_errors as f64, "{line}");
         if let Some(latency) = line.get("latency_ms") {
             for (quantile, key) in [
                 ("0.5", "p50"),
@@ -289,6 +302,16 @@ fn a_receiver_gets_the_timeline_as_metrics() {
         .collect();
     assert_eq!(groups.len(), 2, "{groups:?}");
     assert!(lines.last().unwrap().get("latency_ms").is_some());
+    // The counter over both iterations is the results' pooled total.
+    let run = &carried["run"];
+    assert_eq!(
+        (run[0] + run[2]) as f64,
+        last["test.run.operations"][&("run".to_owned(), String::new())]
+    );
+    assert!(
+        run[0] > 0,
+        "the second iteration carried the first's operations"
+    );
 }
 
 #[test]
