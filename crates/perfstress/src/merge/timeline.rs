@@ -535,6 +535,8 @@ fn merge_interval(
             .filter(|_| has_rate)
             .map(|cpu| cpu / seconds * 100.0),
         rss_bytes,
+        // The shards' `process_operations` are joined through `extra`.
+        process_operations: Vec::new(),
     };
     MergedInterval {
         record,
