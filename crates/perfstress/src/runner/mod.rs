@@ -62,15 +62,17 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             .map(|arg| crate::redact::redact_text(&arg.to_string_lossy()))
             .collect();
     }
-    let join_token = match plan.coordinate {
-        Some(_) => match process::host::join_token(&invocation.global) {
-            Ok(token) => Some(token),
+    let (join_token, host_tls) = match plan.coordinate {
+        Some(_) => match process::host::join_token(&invocation.global)
+            .and_then(|token| Ok((Some(token), process::server_tls(&invocation.global)?)))
+        {
+            Ok(coordinator) => coordinator,
             Err(error) => {
                 console.error(&format!("error: {error}"));
                 return Outcome::Usage;
             }
         },
-        None => None,
+        None => (None, None),
     };
     if let Err(error) = check_latency_memory(&plan) {
         console.error(&format!("error: {error}"));
@@ -97,6 +99,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             &plan,
             &invocation.args,
             &token,
+            host_tls.as_ref(),
             control.clone(),
         ) {
             Ok(mut stages) => lifecycle.run(&mut stages),

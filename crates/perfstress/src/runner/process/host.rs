@@ -83,10 +83,13 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
         None => None,
     };
     let identity = global.host_id.clone().unwrap_or_else(default_identity);
+    let tls = super::client_tls(global).map_err(fail)?;
+    let secure = tls.is_some();
     let (stream, args, share) =
-        connect(&address, bind, &token, &identity, global.join_timeout).map_err(fail)?;
+        connect(&address, bind, tls, &token, &identity, global.join_timeout).map_err(fail)?;
     console.error(&format!(
-        "Joined the run at {address} as host '{identity}': parallel indexes {}..={}",
+        "Joined the run at {address}{} as host '{identity}': parallel indexes {}..={}",
+        if secure { " over TLS" } else { "" },
         share.first_index,
         share.first_index + share.count - 1
     ));
@@ -132,6 +135,7 @@ fn default_identity() -> String {
 fn connect(
     address: &str,
     bind: Option<SocketAddr>,
+    tls: Option<super::ClientTls>,
     token: &str,
     identity: &str,
     timeout: Duration,
@@ -161,7 +165,7 @@ fn connect(
                 format!("--join: no address for '{address}'"),
             )
         })?;
-    let mut stream = loop {
+    let stream = loop {
         match open(target, bind) {
             Ok(stream) => break stream,
             Err(error)
@@ -174,6 +178,13 @@ fn connect(
         }
     };
     let _ = stream.set_nodelay(true);
+    let mut stream = match tls {
+        None => stream,
+        #[cfg(feature = "tls")]
+        Some((config, name)) => super::secure::connect(stream, config, name, address, deadline)?,
+        #[cfg(not(feature = "tls"))]
+        Some(tls) => match tls {},
+    };
     write_message(
         &mut stream,
         &ToParent::HostHello {
