@@ -29,6 +29,7 @@ pub(crate) use local::driver::{Batch, Bridged, Driver, Event, Single};
 use local::{LocalStages, runtime};
 pub(crate) use panic::install_panic_hook;
 use process::parent::RemoteStages;
+pub(crate) use process::host::{follow_coordinator_environment, forwarded_environment};
 use signals::route_interrupts_to;
 
 /// Runs test `D` as `invocation` asks: the entry point of every registered
@@ -98,6 +99,7 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
         return match process::parent::hosts::coordinate(
             &plan,
             &invocation.args,
+            &invocation.environment,
             &token,
             host_tls.as_ref(),
             control.clone(),

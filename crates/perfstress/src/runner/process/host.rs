@@ -85,7 +85,7 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
     let identity = global.host_id.clone().unwrap_or_else(default_identity);
     let tls = super::client_tls(global).map_err(fail)?;
     let secure = tls.is_some();
-    let (stream, args, share) =
+    let (stream, args, share, env) =
         connect(&address, bind, tls, &token, &identity, global.join_timeout).map_err(fail)?;
     console.error(&format!(
         "Joined the run at {address}{} as host '{identity}': parallel indexes {}..={}",
@@ -94,6 +94,12 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
         share.first_index + share.count - 1
     ));
     *LINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(stream);
+    *COORDINATOR_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(CoordinatorEnvironment {
+        values: env,
+        tls: secure,
+    });
     Ok(std::iter::once(program)
         .chain(args.into_iter().map(OsString::from))
         .chain([
@@ -139,7 +145,7 @@ fn connect(
     token: &str,
     identity: &str,
     timeout: Duration,
-) -> Result<(TcpStream, Vec<String>, crate::plan::ProcessShare), Error> {
+) -> Result<(TcpStream, Vec<String>, crate::plan::ProcessShare, Vec<(String, String)>), Error> {
     let deadline = Instant::now() + timeout;
     let unreachable = |error: std::io::Error| {
         Error::with_source(
@@ -229,9 +235,11 @@ fn connect(
                 )
                 .map_err(unreachable)?;
             }
-            Some(ToWorker::Join { args, share, .. }) => {
+            Some(ToWorker::Join {
+                args, share, env, ..
+            }) => {
                 stream.set_read_timeout(None).map_err(unreachable)?;
-                return Ok((stream, args, share));
+                return Ok((stream, args, share, env));
             }
             Some(ToWorker::Refused { reason }) => {
                 return Err(Error::msg(format!(
@@ -372,4 +380,125 @@ pub(crate) fn run_host(plan: Plan, args: &[OsString]) -> Outcome {
     stages.finish();
     drop(stages);
     control.outcome()
+}
+
+/// Options of the host's own, which the coordinator's environment does not
+/// set on a host (each host reads its own variables for them): its
+/// processes, how it joins, the coordinator's own --listen, --hosts and
+/// --shard, and the hidden options of hosts and workers.
+const HOST_LOCAL_OPTIONS: &[&str] = &[
+    "processes",
+    "listen",
+    "hosts",
+    "join",
+    "bind",
+    "host_id",
+    "token_file",
+    "join_timeout",
+    "tls_cert",
+    "tls_key",
+    "tls_ca",
+    "tls_server_name",
+    "shard",
+    "perfstress_host",
+    "perfstress_worker",
+];
+
+/// The coordinator's options set by environment (`PERFSTRESS_DURATION`, a
+/// test option's `env`), as the joined host applies them.
+#[derive(Debug, Default)]
+struct CoordinatorEnvironment {
+    /// Variable and value, for each option the coordinator read from its
+    /// environment.
+    values: Vec<(String, String)>,
+    /// The link is TLS (secret options set by environment are forwarded).
+    tls: bool,
+}
+
+static COORDINATOR_ENVIRONMENT: Mutex<Option<CoordinatorEnvironment>> = Mutex::new(None);
+
+/// The variables this host's worker processes get (`Some`) or lose
+/// (`None`), so that they see the coordinator's options as the host does.
+static WORKER_ENVIRONMENT: Mutex<Vec<(String, Option<String>)>> = Mutex::new(Vec::new());
+
+/// Whether the coordinator's environment decides `arg` on a host: options
+/// with a variable, but not the host's own, nor (without TLS) secrets,
+/// which would cross the network in clear.
+fn follows_coordinator(arg: &clap::Arg, tls: bool) -> Option<String> {
+    let variable = arg.get_env()?.to_str()?.to_owned();
+    if HOST_LOCAL_OPTIONS.contains(&arg.get_id().as_str()) {
+        return None;
+    }
+    let secret = crate::redact::is_secret_variable(&variable)
+        || arg.get_long().is_some_and(crate::redact::is_secret);
+    (tls || !secret).then_some(variable)
+}
+
+/// On the coordinator: the options its environment set, to send the hosts
+/// (`matches` parsed by `command`), as variable and value.
+pub(crate) fn forwarded_environment(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    tls: bool,
+) -> Vec<(String, String)> {
+    command
+        .get_arguments()
+        .filter(|arg| {
+            matches.value_source(arg.get_id().as_str())
+                == Some(clap::parser::ValueSource::EnvVariable)
+        })
+        .filter_map(|arg| follows_coordinator(arg, tls))
+        .filter_map(|variable| Some((variable.clone(), std::env::var(&variable).ok()?)))
+        .collect()
+}
+
+/// On a joined host: `command` with the options that follow the
+/// coordinator taking the coordinator's environment instead of this
+/// host's (its value as the default, so the command line still wins, as
+/// on the coordinator). Unchanged elsewhere.
+pub(crate) fn follow_coordinator_environment(command: clap::Command) -> clap::Command {
+    let guard = COORDINATOR_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(environment) = guard.as_ref() else {
+        return command;
+    };
+    let mut workers = Vec::new();
+    let command = command.mut_args(|arg| {
+        let Some(variable) = follows_coordinator(&arg, environment.tls) else {
+            return arg;
+        };
+        let value = environment
+            .values
+            .iter()
+            .find(|(name, _)| *name == variable)
+            .map(|(_, value)| value.clone());
+        workers.push((variable, value.clone()));
+        let arg = arg.env(None);
+        match value {
+            None => arg,
+            Some(value) => match arg.get_value_delimiter() {
+                Some(delimiter) => arg.default_values(
+                    value
+                        .split(delimiter)
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                ),
+                None => arg.default_value(value),
+            },
+        }
+    });
+    *WORKER_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = workers;
+    command
+}
+
+/// The environment this host's worker processes get on top of its own
+/// (see [`follow_coordinator_environment`]); nothing elsewhere.
+pub(crate) fn worker_environment() -> Vec<(String, Option<String>)> {
+    WORKER_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
 }

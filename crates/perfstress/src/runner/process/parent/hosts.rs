@@ -24,6 +24,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) fn coordinate(
     plan: &Plan,
     args: &[OsString],
+    env: &[(String, String)],
     token: &str,
     tls: Option<&ServerTls>,
     control: Arc<RunControl>,
@@ -89,6 +90,7 @@ pub(crate) fn coordinate(
             args: args.clone(),
             share: *share,
             host_index,
+            env: env.to_vec(),
         };
         write_message(&mut stream, &join).map_err(|error| {
             io_error(
