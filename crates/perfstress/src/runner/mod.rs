@@ -28,8 +28,8 @@ use lifecycle::Lifecycle;
 pub(crate) use local::driver::{Batch, Bridged, Driver, Event, Single};
 use local::{LocalStages, runtime};
 pub(crate) use panic::install_panic_hook;
-use process::parent::RemoteStages;
 pub(crate) use process::host::{follow_coordinator_environment, forwarded_environment};
+use process::parent::RemoteStages;
 use signals::route_interrupts_to;
 
 /// Runs test `D` as `invocation` asks: the entry point of every registered

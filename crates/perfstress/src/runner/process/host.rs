@@ -145,7 +145,15 @@ fn connect(
     token: &str,
     identity: &str,
     timeout: Duration,
-) -> Result<(TcpStream, Vec<String>, crate::plan::ProcessShare, Vec<(String, String)>), Error> {
+) -> Result<
+    (
+        TcpStream,
+        Vec<String>,
+        crate::plan::ProcessShare,
+        Vec<(String, String)>,
+    ),
+    Error,
+> {
     let deadline = Instant::now() + timeout;
     let unreachable = |error: std::io::Error| {
         Error::with_source(
