@@ -33,6 +33,7 @@ pub(in crate::runner::process) enum Said {
     TlsToPlain,
     /// The TLS handshake failed (an alert from the peer, e.g. it does
     /// not trust the certificate, or a corrupt record).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     TlsFailed(String),
 }
 
