@@ -553,6 +553,7 @@ fn hosts_follow_the_coordinators_environment() {
     }
 }
 
+#[cfg(feature = "http")]
 /// Certificates for the TLS tests: the coordinator's (for 127.0.0.1 and
 /// localhost) and an unrelated one, as PEM files in `dir`.
 fn certificates(dir: &std::path::Path) -> (String, String, String) {
@@ -600,6 +601,7 @@ fn certificates(dir: &std::path::Path) -> (String, String, String) {
     )
 }
 
+#[cfg(feature = "http")]
 /// Relays connections from a listener of its own to `target`, keeping
 /// every byte that passes each way (what a capture on the network sees).
 fn recording_relay(target: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
