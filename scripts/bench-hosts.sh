@@ -2,7 +2,10 @@
 # Coordination cost of runs across hosts (issue 19): join time, barrier
 # time and clock offset uncertainty of 3 hosts on loopback (127.0.0.2-4)
 # and, as root, in a network namespace joined by a veth pair with 5 ms of
-# netem delay (created and removed here); and NoOpTest's CPU ns/op over
+# netem delay (created and removed here); where netem is missing (a kernel
+# without sch_netem), on loopback through scripts/delay-relay.py, which
+# delays each byte 5 ms each way (a round trip gains 10 ms, netem's 5 ms on
+# one side of the veth adds 5); and NoOpTest's CPU ns/op over
 # 3 hosts x 1 process against one process, same run, interleaved rounds.
 # With openssl, also 3 hosts on loopback over TLS (--tls-cert, --tls-ca;
 # a self-signed certificate made here) against the same run in clear.
@@ -20,12 +23,15 @@ if [ -z "$bin" ]; then
 fi
 work=$(mktemp -d)
 namespace=pshosts-bench
+relay=
 cleanup() {
+    [ -n "$relay" ] && kill "$relay" 2>/dev/null || true
     ip netns del "$namespace" 2>/dev/null || true
     ip link del pshosts-a 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 export PERFSTRESS_JOIN_TOKEN="bench-$RANDOM-$RANDOM"
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -41,12 +47,14 @@ run_hosts() {
         --test-results "$work/$name.json" >"$work/$name.out" 2>&1 &
     local coordinator=$!
     sleep 0.2
+    local hosts=()
     for n in 1 2 3; do
         # shellcheck disable=SC2086
         "$@" "$bin" --join "$connect" --host-id "h$n" --processes 1 ${HOST_TLS:-} >/dev/null 2>&1 &
+        hosts+=($!)
     done
     wait "$coordinator"
-    wait
+    wait "${hosts[@]}"
 }
 
 figures() {
@@ -103,5 +111,15 @@ for round in $(seq "$rounds"); do
         p=$(port)
         run_hosts netns "10.231.0.1:$p" "10.231.0.1:$p" ip netns exec "$namespace"
         echo "| $round | 3 hosts, namespace + veth$([ "$netem" = yes ] && echo ' + netem 5 ms') | $(figures "$work/netns.json" | tr ' ' '|' | sed 's/|/ | /g') |"
+    fi
+    if [ "$netem" != yes ]; then
+        p=$(port)
+        q=$(port)
+        python3 scripts/delay-relay.py "$q" "127.0.0.1:$p" 5 >"$work/relay.out" &
+        relay=$!
+        until grep -q ready "$work/relay.out" 2>/dev/null; do sleep 0.05; done
+        run_hosts relay "127.0.0.1:$p" "127.0.0.1:$q"
+        kill "$relay"; wait "$relay" 2>/dev/null || true; relay=
+        echo "| $round | 3 hosts, loopback + relay 5 ms each way | $(figures "$work/relay.json" | tr ' ' '|' | sed 's/|/ | /g') |"
     fi
 done

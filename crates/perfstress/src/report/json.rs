@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind};
 use crate::metrics::RunSummary;
 
-use super::console::Console;
+use super::end_file::EndOfRunFile;
 use super::reporter::Reporter;
 
 /// The `--test-results` file: PerfAutomation's Rust contract (`test_name`,
@@ -340,43 +340,28 @@ impl TestResults {
 }
 
 /// Writes `--test-results` at the end of a successful run.
-pub(crate) struct TestResultsFile {
-    path: PathBuf,
-    console: Console,
-    /// Whether this run wrote the file.
-    written: bool,
-}
+pub(crate) struct TestResultsFile(EndOfRunFile);
 
 impl TestResultsFile {
     /// The reporter writing `path`.
     pub(crate) fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            console: Console::new(),
-            written: false,
-        }
+        Self(EndOfRunFile::new(path, "Results"))
     }
 }
 
 impl Reporter for TestResultsFile {
     fn discard(&mut self) {
-        if std::mem::take(&mut self.written) {
-            crate::fs::remove_written(&self.path);
-        }
+        self.0.discard();
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.has_results() {
-            return Ok(());
-        }
-        let Some(results) = TestResults::new(summary) else {
-            return Ok(());
-        };
-        write_test_results(&self.path, &results).map_err(|error| file_error(&self.path, error))?;
-        self.written = true;
-        self.console
-            .line(&format!("Results written to {}", self.path.display()));
-        Ok(())
+        self.0.write(summary, |path| {
+            let Some(results) = TestResults::new(summary) else {
+                return Ok(false);
+            };
+            write_test_results(path, &results).map_err(|error| file_error(path, error))?;
+            Ok(true)
+        })
     }
 }
 

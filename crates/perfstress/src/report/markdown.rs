@@ -11,7 +11,8 @@ use crate::metrics::{Comparison, RunSummary};
 use super::comparison::{
     comparison_note, comparison_rows, comparison_title, iteration_rows, statistics_rows,
 };
-use super::console::{Console, format_measured};
+use super::console::format_measured;
+use super::end_file::EndOfRunFile;
 use super::format::{format_count, format_significant};
 use super::reporter::Reporter;
 
@@ -162,36 +163,25 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 /// Writes `--markdown` at the end of a run that measured something.
-pub(crate) struct MarkdownFile {
-    path: PathBuf,
-    written: bool,
-}
+pub(crate) struct MarkdownFile(EndOfRunFile);
 
 impl MarkdownFile {
     /// The reporter writing `path`.
     pub(crate) fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            written: false,
-        }
+        Self(EndOfRunFile::new(path, "Markdown"))
     }
 }
 
 impl Reporter for MarkdownFile {
     fn discard(&mut self) {
-        if std::mem::take(&mut self.written) {
-            crate::fs::remove_written(&self.path);
-        }
+        self.0.discard();
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.has_results() {
-            return Ok(());
-        }
-        write(&self.path, &run_markdown(summary))?;
-        self.written = true;
-        Console::new().line(&format!("Markdown written to {}", self.path.display()));
-        Ok(())
+        self.0.write(summary, |path| {
+            write(path, &run_markdown(summary))?;
+            Ok(true)
+        })
     }
 }
 

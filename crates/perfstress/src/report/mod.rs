@@ -5,6 +5,7 @@
 mod baseline_file;
 mod comparison;
 mod console;
+mod end_file;
 mod format;
 mod html;
 mod json;

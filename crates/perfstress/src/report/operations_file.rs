@@ -6,56 +6,39 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::metrics::{LatencyHistogram, RunSummary};
 
-use super::console::Console;
+use super::end_file::EndOfRunFile;
 use super::json::file_error;
 use super::reporter::Reporter;
 
 /// Writes `--results-file` at the end of a successful run with latency.
-pub(crate) struct OperationsFile {
-    path: PathBuf,
-    console: Console,
-    /// Whether this run wrote the file.
-    written: bool,
-}
+pub(crate) struct OperationsFile(EndOfRunFile);
 
 impl OperationsFile {
     /// The reporter writing `path`.
     pub(crate) fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            console: Console::new(),
-            written: false,
-        }
+        Self(EndOfRunFile::new(path, "Per-operation results"))
     }
 }
 
 impl Reporter for OperationsFile {
     fn discard(&mut self) {
-        if std::mem::take(&mut self.written) {
-            crate::fs::remove_written(&self.path);
-        }
+        self.0.discard();
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.has_results() {
-            return Ok(());
-        }
-        let Some(latency) = summary.run.as_ref().and_then(|run| run.latency.as_ref()) else {
-            return Ok(());
-        };
-        let size = summary
-            .plan
-            .operation_size
-            .and_then(|size| i64::try_from(size).ok())
-            .unwrap_or(-1);
-        write_operations_file(&self.path, &latency.record.service, size)
-            .map_err(|error| file_error(&self.path, error))?;
-        self.written = true;
-        self.console.line(&format!(
-            "Per-operation results written to {}",
-            self.path.display()
-        ));
-        Ok(())
+        self.0.write(summary, |path| {
+            let Some(latency) = summary.run.as_ref().and_then(|run| run.latency.as_ref()) else {
+                return Ok(false);
+            };
+            let size = summary
+                .plan
+                .operation_size
+                .and_then(|size| i64::try_from(size).ok())
+                .unwrap_or(-1);
+            write_operations_file(path, &latency.record.service, size)
+                .map_err(|error| file_error(path, error))?;
+            Ok(true)
+        })
     }
 }
 

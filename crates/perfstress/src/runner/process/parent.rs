@@ -2,18 +2,17 @@
 //! (the same executable in worker mode), then drive every stage in all of
 //! them together, merging their status and results.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::ErrorKind as IoErrorKind;
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
-use crate::metrics::{InstanceSnapshot, TickReport};
+use crate::metrics::TickReport;
 
 use super::protocol::{ToParent, ToWorker, read_message, unix_nanos_now, write_message};
 use crate::failure::{Failure, Who};
@@ -28,11 +27,15 @@ use crate::runner::lifecycle::{OnStatus as OnMergedStatus, Stages};
 use crate::runner::reaper as children;
 
 /// Workers that have not connected by then are reported as failed to start.
+mod child;
 mod handshake;
 pub(crate) mod hosts;
+mod ticks;
 
 use crate::metrics::{HostPart, JoinedHost};
+use child::{describe_exit, end_with_parent, kill_pending, wait_with_timeout};
 use handshake::accept_workers;
+use ticks::{Standing, Ticks};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How far ahead of "now" the parent sets a timed stage's start, once every
@@ -658,88 +661,6 @@ impl RemoteStages {
     }
 }
 
-/// Where a worker stands, for the merge of status ticks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Standing {
-    Responding,
-    /// Reported as not responding: not waited for.
-    Silent,
-    /// Dead: left out.
-    Gone,
-}
-
-/// The status ticks of a timed stage as the workers report them, merged
-/// tick by tick.
-struct Ticks {
-    /// Ticks not passed on yet: each worker's report, once it sent it.
-    pending: BTreeMap<u32, Vec<Option<TickReport>>>,
-    /// The progress each worker last reported (its instances at zero
-    /// before its first tick); without its interval's latency.
-    latest: Vec<TickReport>,
-    /// The last tick passed on: a worker's later report of an earlier tick
-    /// (it was not responding) only updates its progress.
-    flushed: u32,
-}
-
-impl Ticks {
-    /// The ticks of workers with `counts` instances each.
-    fn new(counts: impl IntoIterator<Item = usize>) -> Self {
-        Self {
-            pending: BTreeMap::new(),
-            latest: counts
-                .into_iter()
-                .map(|count| TickReport {
-                    snapshots: vec![InstanceSnapshot::default(); count],
-                    ..TickReport::default()
-                })
-                .collect(),
-            flushed: 0,
-        }
-    }
-
-    fn add(&mut self, index: usize, tick: u32, mut report: TickReport) {
-        let latency = report.latency.take();
-        if tick > self.flushed {
-            let count = self.latest.len();
-            self.pending
-                .entry(tick)
-                .or_insert_with(|| vec![None; count])[index] = Some(TickReport {
-                latency,
-                ..report.clone()
-            });
-        }
-        // A late report's latency is not in any interval: the last one of
-        // the phase (the whole histogram less the intervals) holds it.
-        self.latest[index] = report;
-    }
-
-    /// The first pending tick every live, responding worker has reported.
-    fn next_complete(&self, standing: &[Standing]) -> Option<u32> {
-        let (&tick, reported) = self.pending.first_key_value()?;
-        reported
-            .iter()
-            .zip(standing)
-            .all(|(snapshots, standing)| snapshots.is_some() || *standing != Standing::Responding)
-            .then_some(tick)
-    }
-
-    /// Takes tick `tick` out, merged over the workers (dead ones left out,
-    /// silent ones at their last progress).
-    fn flush(&mut self, tick: u32, standing: &[Standing]) -> TickReport {
-        let mut reported = self.pending.remove(&tick).unwrap_or_default();
-        self.flushed = tick;
-        let mut merged = TickReport::default();
-        for (index, standing) in standing.iter().enumerate() {
-            match reported.get_mut(index).and_then(Option::take) {
-                Some(report) => merged.merge(&report),
-                None if *standing != Standing::Gone => merged.merge(&self.latest[index]),
-                None => {}
-            }
-        }
-        merged
-    }
-}
-
 impl Stages for RemoteStages {
     fn setup(&mut self) {
         self.run_stage(Phase::Setup, Duration::ZERO, None);
@@ -881,42 +802,6 @@ impl RemoteStages {
 /// On a joined host: passes its failures and Ctrl-C on to the coordinator.
 pub(crate) type Upstream = Box<dyn Fn(crate::runner::control::ControlEvent<'_>) + Send + Sync>;
 
-/// A worker must not outlive its parent, even a parent killed with
-/// SIGKILL: on Linux the kernel sends the worker SIGTERM when the parent
-/// dies (the worker then stops and cleans up as after Ctrl-C; its lost
-/// connection does the same on any system).
-fn end_with_parent(command: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        let parent = std::process::id();
-        // SAFETY: the closure runs in the forked child before exec and
-        // calls only async-signal-safe functions (prctl, getppid).
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent died before the prctl: no signal will come.
-                if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = command;
-}
-
-fn kill_pending(pending: &mut [Option<(ProcessShare, Child)>]) {
-    for (_, child) in pending.iter_mut().flatten() {
-        let _ = child.kill();
-        let _ = child.wait();
-        children::forget(child.id());
-    }
-}
-
 /// Drains a worker's messages on a thread of its own into the event channel.
 fn spawn_reader(
     index: usize,
@@ -945,49 +830,6 @@ fn spawn_reader(
         .map_err(|error| Error::with_source(ErrorKind::Io, "cannot start a thread", error))
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                return child.wait().ok();
-            }
-        }
-    }
-}
-
-fn describe_exit(status: Option<ExitStatus>) -> String {
-    let Some(status) = status else {
-        return "could not be waited for".to_owned();
-    };
-    if let Some(code) = status.code() {
-        return format!("exited with code {code}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("was killed by signal {signal}{}", signal_name(signal));
-        }
-    }
-    format!("ended: {status}")
-}
-
-#[cfg(unix)]
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGKILL => " (SIGKILL)",
-        libc::SIGTERM => " (SIGTERM)",
-        libc::SIGINT => " (SIGINT)",
-        libc::SIGSEGV => " (SIGSEGV)",
-        libc::SIGABRT => " (SIGABRT)",
-        _ => "",
-    }
-}
-
 /// A token only this run's workers know, so a stray local connection is
 /// never taken for a worker.
 fn random_token() -> String {
@@ -1001,52 +843,4 @@ fn random_token() -> String {
         token.push_str(&format!("{:016x}", hasher.finish()));
     }
     token
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(completed_operations: u64) -> TickReport {
-        TickReport {
-            snapshots: vec![InstanceSnapshot {
-                completed_operations,
-                last_completion: Duration::from_millis(completed_operations * 100),
-            }],
-            ..TickReport::default()
-        }
-    }
-
-    fn totals(merged: &TickReport) -> Vec<u64> {
-        merged
-            .snapshots
-            .iter()
-            .map(|snapshot| snapshot.completed_operations)
-            .collect()
-    }
-
-    #[test]
-    fn a_silent_worker_counts_with_its_last_progress() {
-        use Standing::*;
-        let mut ticks = Ticks::new([1, 1]);
-        ticks.add(0, 1, at(10));
-        ticks.add(1, 1, at(10));
-        assert_eq!(ticks.next_complete(&[Responding, Responding]), Some(1));
-        assert_eq!(totals(&ticks.flush(1, &[Responding, Responding])), [10, 10]);
-        ticks.add(0, 2, at(20));
-        // Worker 1 is waited for, until it is reported silent.
-        assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
-        assert_eq!(ticks.next_complete(&[Responding, Silent]), Some(2));
-        assert_eq!(totals(&ticks.flush(2, &[Responding, Silent])), [20, 10]);
-        // Back, it reports tick 2 late: only its progress is kept.
-        ticks.add(1, 2, at(11));
-        assert_eq!(ticks.next_complete(&[Responding, Responding]), None);
-        ticks.add(0, 3, at(30));
-        ticks.add(1, 3, at(21));
-        assert_eq!(totals(&ticks.flush(3, &[Responding, Responding])), [30, 21]);
-        // A dead worker is left out.
-        ticks.add(0, 4, at(40));
-        assert_eq!(ticks.next_complete(&[Responding, Gone]), Some(4));
-        assert_eq!(totals(&ticks.flush(4, &[Responding, Gone])), [40]);
-    }
 }
