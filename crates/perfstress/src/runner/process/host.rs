@@ -85,8 +85,12 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
     let identity = global.host_id.clone().unwrap_or_else(default_identity);
     let tls = super::client_tls(global).map_err(fail)?;
     let secure = tls.is_some();
-    let (stream, args, share, env) =
-        connect(&address, bind, tls, &token, &identity, global.join_timeout).map_err(fail)?;
+    let Joined {
+        stream,
+        args,
+        share,
+        env,
+    } = connect(&address, bind, tls, &token, &identity, global.join_timeout).map_err(fail)?;
     console.error(&format!(
         "Joined the run at {address}{} as host '{identity}': parallel indexes {}..={}",
         if secure { " over TLS" } else { "" },
@@ -136,6 +140,18 @@ fn default_identity() -> String {
     format!("{name}-{}", std::process::id())
 }
 
+/// What a host is given when it joins.
+struct Joined {
+    /// The connection to the coordinator (plain, or relayed TLS).
+    stream: TcpStream,
+    /// The coordinator's arguments.
+    args: Vec<String>,
+    /// This host's instances.
+    share: crate::plan::ProcessShare,
+    /// The coordinator's options set by environment.
+    env: Vec<(String, String)>,
+}
+
 /// Connects (retrying while nothing listens yet, until `timeout`), says
 /// hello, answers the clock probes and receives this host's share.
 fn connect(
@@ -145,15 +161,7 @@ fn connect(
     token: &str,
     identity: &str,
     timeout: Duration,
-) -> Result<
-    (
-        TcpStream,
-        Vec<String>,
-        crate::plan::ProcessShare,
-        Vec<(String, String)>,
-    ),
-    Error,
-> {
+) -> Result<Joined, Error> {
     let deadline = Instant::now() + timeout;
     let unreachable = |error: std::io::Error| {
         Error::with_source(
@@ -247,7 +255,12 @@ fn connect(
                 args, share, env, ..
             }) => {
                 stream.set_read_timeout(None).map_err(unreachable)?;
-                return Ok((stream, args, share, env));
+                return Ok(Joined {
+                    stream,
+                    args,
+                    share,
+                    env,
+                });
             }
             Some(ToWorker::Refused { reason }) => {
                 return Err(Error::msg(format!(
