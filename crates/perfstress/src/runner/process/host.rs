@@ -494,6 +494,11 @@ pub(crate) fn follow_coordinator_environment(command: clap::Command) -> clap::Co
             .iter()
             .find(|(name, _)| *name == variable)
             .map(|(_, value)| value.clone());
+        let secret = crate::redact::is_secret_variable(&variable)
+            || arg.get_long().is_some_and(crate::redact::is_secret);
+        if let Some(value) = value.as_deref().filter(|_| secret) {
+            remember_secret(value);
+        }
         workers.push((variable, value.clone()));
         let arg = arg.env(None);
         match value {
