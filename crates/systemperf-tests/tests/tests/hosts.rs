@@ -736,12 +736,12 @@ fn tls_mismatches_and_untrusted_certificates_are_named_on_both_sides() {
     let tls_address = free_address();
     let plain_address = free_address();
     let with_tls = coordinator("SleepTest", &tls_address, 1)
-        .option("--join-timeout", 3)
+        .option("--join-timeout", 5)
         .option("--tls-cert", &cert)
         .option("--tls-key", &key)
         .start();
     let without_tls = coordinator("SleepTest", &plain_address, 1)
-        .option("--join-timeout", 3)
+        .option("--join-timeout", 5)
         .start();
     let untrusting = host(&tls_address, 2, TOKEN)
         .option("--tls-ca", &other)

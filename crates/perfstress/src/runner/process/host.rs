@@ -528,3 +528,38 @@ pub(crate) fn worker_environment() -> Vec<(String, Option<String>)> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arg(id: &'static str, variable: &'static str) -> clap::Arg {
+        clap::Arg::new(id).long(id.replace('_', "-")).env(variable)
+    }
+
+    #[test]
+    fn hosts_follow_the_coordinator_but_for_their_own_options_and_secrets_in_clear() {
+        let duration = arg("duration", "PERFSTRESS_DURATION");
+        assert_eq!(
+            follows_coordinator(&duration, false).as_deref(),
+            Some("PERFSTRESS_DURATION")
+        );
+        for own in [
+            arg("processes", "PERFSTRESS_PROCESSES"),
+            arg("host_id", "PERFSTRESS_HOST_ID"),
+            arg("tls_ca", "PERFSTRESS_TLS_CA"),
+        ] {
+            assert_eq!(follows_coordinator(&own, true), None);
+        }
+        let key = arg("account_key", "STORAGE_ACCOUNT_KEY");
+        assert_eq!(follows_coordinator(&key, false), None);
+        assert_eq!(
+            follows_coordinator(&key, true).as_deref(),
+            Some("STORAGE_ACCOUNT_KEY")
+        );
+        assert_eq!(
+            follows_coordinator(&clap::Arg::new("size").long("size"), true),
+            None
+        );
+    }
+}
