@@ -7,6 +7,8 @@
 # delays each byte 5 ms each way (a round trip gains 10 ms, netem's 5 ms on
 # one side of the veth adds 5); and NoOpTest's CPU ns/op over
 # 3 hosts x 1 process against one process, same run, interleaved rounds.
+# With openssl, also 3 hosts on loopback over TLS (--tls-cert, --tls-ca;
+# a self-signed certificate made here) against the same run in clear.
 #
 #   bash scripts/bench-hosts.sh [ROUNDS]
 set -euo pipefail
@@ -16,7 +18,7 @@ target=${CARGO_TARGET_DIR:-target}
 # SYSTEMPERF=path uses that binary instead of building the release one.
 bin=${SYSTEMPERF:-}
 if [ -z "$bin" ]; then
-    cargo build --release -q -p systemperf-tests --bin systemperf --no-default-features
+    cargo build --release -q -p systemperf-tests --bin systemperf --no-default-features --features perfstress/tls
     bin="$target/release/systemperf"
 fi
 work=$(mktemp -d)
@@ -35,17 +37,20 @@ export PERFSTRESS_JOIN_TOKEN="bench-$RANDOM-$RANDOM"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # run_hosts NAME LISTEN CONNECT [PREFIX...]: NoOpTest -p 3 over 3 hosts of
-# one process each; hosts run under PREFIX (e.g. `ip netns exec NS`).
+# one process each; hosts run under PREFIX (e.g. `ip netns exec NS`). The
+# coordinator gets $COORDINATOR_TLS, the hosts $HOST_TLS (TLS options).
 run_hosts() {
     local name=$1 listen=$2 connect=$3
     shift 3
-    "$bin" NoOpTest -p 3 -d 5 -w 1 --listen "$listen" --hosts 3 \
+    # shellcheck disable=SC2086
+    "$bin" NoOpTest -p 3 -d 5 -w 1 --listen "$listen" --hosts 3 ${COORDINATOR_TLS:-} \
         --test-results "$work/$name.json" >"$work/$name.out" 2>&1 &
     local coordinator=$!
     sleep 0.2
     local hosts=()
     for n in 1 2 3; do
-        "$@" "$bin" --join "$connect" --host-id "h$n" --processes 1 >/dev/null 2>&1 &
+        # shellcheck disable=SC2086
+        "$@" "$bin" --join "$connect" --host-id "h$n" --processes 1 ${HOST_TLS:-} >/dev/null 2>&1 &
         hosts+=($!)
     done
     wait "$coordinator"
@@ -79,6 +84,13 @@ if ip netns add "$namespace" 2>/dev/null; then
 else
     netem="no namespace (not root?)"
 fi
+tls=no
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=coordinator -addext "subjectAltName=IP:127.0.0.1" \
+        -addext "basicConstraints=critical,CA:FALSE" \
+        -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null && tls=yes
+fi
 echo "uptime: $(uptime)"
 echo "netem 5 ms: $netem"
 echo "| round | run | CPU ns/op | join ms | barrier post setup ms | barrier pre cleanup ms | worst offset uncertainty ms | ops/s |"
@@ -89,6 +101,12 @@ for round in $(seq "$rounds"); do
     p=$(port)
     run_hosts loopback "127.0.0.1:$p" "127.0.0.1:$p"
     echo "| $round | 3 hosts, loopback | $(figures "$work/loopback.json" | tr ' ' '|' | sed 's/|/ | /g') |"
+    if [ "$tls" = yes ]; then
+        p=$(port)
+        COORDINATOR_TLS="--tls-cert $work/cert.pem --tls-key $work/key.pem" HOST_TLS="--tls-ca $work/cert.pem" \
+            run_hosts tls "127.0.0.1:$p" "127.0.0.1:$p"
+        echo "| $round | 3 hosts, loopback, TLS | $(figures "$work/tls.json" | tr ' ' '|' | sed 's/|/ | /g') |"
+    fi
     if ip netns list | grep -q "$namespace"; then
         p=$(port)
         run_hosts netns "10.231.0.1:$p" "10.231.0.1:$p" ip netns exec "$namespace"

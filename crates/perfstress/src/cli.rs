@@ -222,10 +222,19 @@ fn second_pass(
         .try_get_matches_from(second_args)
         .map_err(print_clap_error)?;
     let global = GlobalOptions::from_arg_matches(&matches).map_err(print_clap_error)?;
+    let environment = match &global.listen {
+        Some(_) => crate::runner::forwarded_environment(
+            &test_command(program, entry).map_err(|_| Outcome::Usage)?,
+            &matches,
+            global.tls_cert.is_some(),
+        ),
+        None => Vec::new(),
+    };
     Ok(Invocation {
         global,
         matches,
         args: args.to_vec(),
+        environment,
     })
 }
 
@@ -324,6 +333,8 @@ fn test_command(program: &str, entry: &TestEntry) -> Result<clap::Command, Error
             arg
         }
     });
+    // On a joined host, the coordinator's environment, not this host's.
+    command = crate::runner::follow_coordinator_environment(command);
     // After the test's options: their derive sets `about` from the options
     // type's doc comment, which describes the options, not the test.
     Ok(command.about(entry.description).long_about(None))

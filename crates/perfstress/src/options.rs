@@ -259,6 +259,28 @@ pub struct GlobalOptions {
     #[arg(long, value_name = "PATH", env = "PERFSTRESS_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// With --listen: serve the hosts over TLS with the certificate chain
+    /// in this PEM file (leaf first; its names or IP addresses are what
+    /// hosts check). Needs --tls-key. Hosts then need --tls-ca.
+    #[arg(long, value_name = "PEM", env = "PERFSTRESS_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// With --tls-cert: the certificate's private key, a PEM file (PKCS#8,
+    /// PKCS#1 or SEC1; may be the certificate's own file).
+    #[arg(long, value_name = "PEM", env = "PERFSTRESS_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// With --join: talk to the coordinator over TLS, trusting the
+    /// certificates in this PEM file (the coordinator's self-signed
+    /// certificate, or the CA that signed it).
+    #[arg(long, value_name = "PEM", env = "PERFSTRESS_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// With --tls-ca: the name the coordinator's certificate must carry
+    /// (default: the host part of --join, a DNS name or an IP address).
+    #[arg(long, value_name = "NAME", env = "PERFSTRESS_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
+
     /// Seconds the coordinator waits for every host to join (and a joining
     /// host for the coordinator to answer).
     #[arg(long, value_name = "SECS", default_value = "60",
@@ -339,6 +361,10 @@ impl Default for GlobalOptions {
             bind: None,
             host_id: None,
             token_file: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            tls_server_name: None,
             join_timeout: Duration::from_secs(60),
             shard: None,
             bench: false,

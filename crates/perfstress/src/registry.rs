@@ -37,6 +37,9 @@ pub(crate) struct Invocation {
     pub(crate) matches: clap::ArgMatches,
     /// The whole command line, to start worker processes with.
     pub(crate) args: Vec<std::ffi::OsString>,
+    /// A coordinator's options set by environment, for its hosts
+    /// (variable, value); empty elsewhere.
+    pub(crate) environment: Vec<(String, String)>,
 }
 
 /// How a test is registered: what the macro knows about its impl block.

@@ -21,7 +21,8 @@ pub struct SleepOptions {
     /// Delay of each operation of instance 0, in milliseconds. Operations
     /// follow an absolute schedule (each wakes at the previous one's
     /// scheduled wake-up plus its delay), so timer slack does not accumulate.
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=86_400_000),
+          env = "SYSTEMPERF_INITIAL_DELAY_MS")]
     pub initial_delay_ms: u64,
 
     /// Instance i sleeps initial-delay-ms * factor^i.

@@ -2,23 +2,17 @@
 //! self-signed one generated at start-up) and the record-mode client's
 //! certificate checks (the system's roots, or none with `--insecure`).
 //!
-//! rustls with the ring provider, given explicitly (the workspace may
-//! build rustls with more than one provider, and then rustls has no
-//! process default).
+//! The rustls building (the ring provider, PEM files, the configurations,
+//! `--insecure`'s verifier) is perfstress's (`perfstress::tls`), shared
+//! with the framework's own TLS; this module adds what only the proxy
+//! needs: the generated certificate, ALPN, PFX files refused with a hint.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
-
-/// The one crypto provider (ring).
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+use perfstress::tls as shared;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ClientConfig, ServerConfig};
 
 /// The certificate an HTTPS listener serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,16 +91,12 @@ fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
 }
 
+/// Serves `chain` with `key` over HTTP/1.1.
 fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> std::io::Result<Arc<ServerConfig>> {
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| other(format!("TLS configuration: {error}")))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|error| invalid(format!("the certificate and key do not fit: {error}")))?;
+    let mut config = shared::server_config(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -130,26 +120,8 @@ pub(crate) fn listener_config(
                     certificate.display()
                 )));
             }
-            let chain = CertificateDer::pem_file_iter(certificate)
-                .and_then(|items| items.collect::<Result<Vec<_>, _>>())
-                .map_err(|error| {
-                    invalid(format!(
-                        "cannot read the PEM certificate {}: {error}",
-                        certificate.display()
-                    ))
-                })?;
-            if chain.is_empty() {
-                return Err(invalid(format!(
-                    "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    certificate.display()
-                )));
-            }
-            let private_key = PrivateKeyDer::from_pem_file(key).map_err(|error| {
-                invalid(format!(
-                    "cannot read a PEM private key from {}: {error}",
-                    key.display()
-                ))
-            })?;
+            let chain = shared::read_certificates(certificate)?;
+            let private_key = shared::read_private_key(key)?;
             let served = chain[0].to_vec();
             Ok((server_config(chain, private_key)?, served))
         }
@@ -166,78 +138,16 @@ fn is_pfx(path: &Path) -> bool {
 
 /// The record-mode client's TLS configuration: the system's roots
 /// (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured), or with `insecure` no
-/// certificate check at all (the real proxy's `--insecure`).
+/// certificate check at all (the real proxy's `--insecure`; the
+/// handshake's signatures are still checked).
 pub(crate) fn upstream_config(insecure: bool) -> std::io::Result<ClientConfig> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| other(format!("TLS configuration: {error}")))?;
-    let config = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
-            .with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    Ok(config)
-}
-
-/// `--insecure`: any certificate is accepted (the handshake's signatures
-/// are still checked, so the connection is still encrypted to whoever
-/// holds the key).
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    Ok(shared::client_config(insecure))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::pem::PemObject;
 
     #[test]
     fn generated_certificates_make_a_server_config_and_pem() {

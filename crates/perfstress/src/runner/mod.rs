@@ -28,6 +28,7 @@ use lifecycle::Lifecycle;
 pub(crate) use local::driver::{Batch, Bridged, Driver, Event, Single};
 use local::{LocalStages, runtime};
 pub(crate) use panic::install_panic_hook;
+pub(crate) use process::host::{follow_coordinator_environment, forwarded_environment};
 use process::parent::RemoteStages;
 use signals::route_interrupts_to;
 
@@ -62,15 +63,17 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
             .map(|arg| crate::redact::redact_text(&arg.to_string_lossy()))
             .collect();
     }
-    let join_token = match plan.coordinate {
-        Some(_) => match process::host::join_token(&invocation.global) {
-            Ok(token) => Some(token),
+    let (join_token, host_tls) = match plan.coordinate {
+        Some(_) => match process::host::join_token(&invocation.global)
+            .and_then(|token| Ok((Some(token), process::server_tls(&invocation.global)?)))
+        {
+            Ok(coordinator) => coordinator,
             Err(error) => {
                 console.error(&format!("error: {error}"));
                 return Outcome::Usage;
             }
         },
-        None => None,
+        None => (None, None),
     };
     if let Err(error) = check_latency_memory(&plan) {
         console.error(&format!("error: {error}"));
@@ -96,7 +99,9 @@ pub(crate) fn launch<D: Driver>(entry: &'static TestEntry, invocation: Invocatio
         return match process::parent::hosts::coordinate(
             &plan,
             &invocation.args,
+            &invocation.environment,
             &token,
+            host_tls.as_ref(),
             control.clone(),
         ) {
             Ok(mut stages) => lifecycle.run(&mut stages),

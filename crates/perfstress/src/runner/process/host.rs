@@ -83,14 +83,27 @@ pub(crate) fn join(program: OsString, global: &GlobalOptions) -> Result<Vec<OsSt
         None => None,
     };
     let identity = global.host_id.clone().unwrap_or_else(default_identity);
-    let (stream, args, share) =
-        connect(&address, bind, &token, &identity, global.join_timeout).map_err(fail)?;
+    let tls = super::client_tls(global).map_err(fail)?;
+    let secure = tls.is_some();
+    let Joined {
+        stream,
+        args,
+        share,
+        env,
+    } = connect(&address, bind, tls, &token, &identity, global.join_timeout).map_err(fail)?;
     console.error(&format!(
-        "Joined the run at {address} as host '{identity}': parallel indexes {}..={}",
+        "Joined the run at {address}{} as host '{identity}': parallel indexes {}..={}",
+        if secure { " over TLS" } else { "" },
         share.first_index,
         share.first_index + share.count - 1
     ));
     *LINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(stream);
+    *COORDINATOR_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(CoordinatorEnvironment {
+        values: env,
+        tls: secure,
+    });
     Ok(std::iter::once(program)
         .chain(args.into_iter().map(OsString::from))
         .chain([
@@ -127,15 +140,28 @@ fn default_identity() -> String {
     format!("{name}-{}", std::process::id())
 }
 
+/// What a host is given when it joins.
+struct Joined {
+    /// The connection to the coordinator (plain, or relayed TLS).
+    stream: TcpStream,
+    /// The coordinator's arguments.
+    args: Vec<String>,
+    /// This host's instances.
+    share: crate::plan::ProcessShare,
+    /// The coordinator's options set by environment.
+    env: Vec<(String, String)>,
+}
+
 /// Connects (retrying while nothing listens yet, until `timeout`), says
 /// hello, answers the clock probes and receives this host's share.
 fn connect(
     address: &str,
     bind: Option<SocketAddr>,
+    tls: Option<super::ClientTls>,
     token: &str,
     identity: &str,
     timeout: Duration,
-) -> Result<(TcpStream, Vec<String>, crate::plan::ProcessShare), Error> {
+) -> Result<Joined, Error> {
     let deadline = Instant::now() + timeout;
     let unreachable = |error: std::io::Error| {
         Error::with_source(
@@ -161,7 +187,7 @@ fn connect(
                 format!("--join: no address for '{address}'"),
             )
         })?;
-    let mut stream = loop {
+    let stream = loop {
         match open(target, bind) {
             Ok(stream) => break stream,
             Err(error)
@@ -174,6 +200,13 @@ fn connect(
         }
     };
     let _ = stream.set_nodelay(true);
+    let mut stream = match tls {
+        None => stream,
+        #[cfg(feature = "tls")]
+        Some((config, name)) => super::secure::connect(stream, config, name, address, deadline)?,
+        #[cfg(not(feature = "tls"))]
+        Some(tls) => match tls {},
+    };
     write_message(
         &mut stream,
         &ToParent::HostHello {
@@ -218,9 +251,16 @@ fn connect(
                 )
                 .map_err(unreachable)?;
             }
-            Some(ToWorker::Join { args, share, .. }) => {
+            Some(ToWorker::Join {
+                args, share, env, ..
+            }) => {
                 stream.set_read_timeout(None).map_err(unreachable)?;
-                return Ok((stream, args, share));
+                return Ok(Joined {
+                    stream,
+                    args,
+                    share,
+                    env,
+                });
             }
             Some(ToWorker::Refused { reason }) => {
                 return Err(Error::msg(format!(
@@ -361,4 +401,165 @@ pub(crate) fn run_host(plan: Plan, args: &[OsString]) -> Outcome {
     stages.finish();
     drop(stages);
     control.outcome()
+}
+
+/// Options of the host's own, which the coordinator's environment does not
+/// set on a host (each host reads its own variables for them): its
+/// processes, how it joins, the coordinator's own --listen, --hosts and
+/// --shard, and the hidden options of hosts and workers.
+const HOST_LOCAL_OPTIONS: &[&str] = &[
+    "processes",
+    "listen",
+    "hosts",
+    "join",
+    "bind",
+    "host_id",
+    "token_file",
+    "join_timeout",
+    "tls_cert",
+    "tls_key",
+    "tls_ca",
+    "tls_server_name",
+    "shard",
+    "perfstress_host",
+    "perfstress_worker",
+];
+
+/// The coordinator's options set by environment (`PERFSTRESS_DURATION`, a
+/// test option's `env`), as the joined host applies them.
+#[derive(Debug, Default)]
+struct CoordinatorEnvironment {
+    /// Variable and value, for each option the coordinator read from its
+    /// environment.
+    values: Vec<(String, String)>,
+    /// The link is TLS (secret options set by environment are forwarded).
+    tls: bool,
+}
+
+static COORDINATOR_ENVIRONMENT: Mutex<Option<CoordinatorEnvironment>> = Mutex::new(None);
+
+/// The variables this host's worker processes get (`Some`) or lose
+/// (`None`), so that they see the coordinator's options as the host does.
+static WORKER_ENVIRONMENT: Mutex<Vec<(String, Option<String>)>> = Mutex::new(Vec::new());
+
+/// Whether the coordinator's environment decides `arg` on a host: options
+/// with a variable, but not the host's own, nor (without TLS) secrets,
+/// which would cross the network in clear.
+fn follows_coordinator(arg: &clap::Arg, tls: bool) -> Option<String> {
+    let variable = arg.get_env()?.to_str()?.to_owned();
+    if HOST_LOCAL_OPTIONS.contains(&arg.get_id().as_str()) {
+        return None;
+    }
+    let secret = crate::redact::is_secret_variable(&variable)
+        || arg.get_long().is_some_and(crate::redact::is_secret);
+    (tls || !secret).then_some(variable)
+}
+
+/// On the coordinator: the options its environment set, to send the hosts
+/// (`matches` parsed by `command`), as variable and value.
+pub(crate) fn forwarded_environment(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    tls: bool,
+) -> Vec<(String, String)> {
+    command
+        .get_arguments()
+        .filter(|arg| {
+            matches.value_source(arg.get_id().as_str())
+                == Some(clap::parser::ValueSource::EnvVariable)
+        })
+        .filter_map(|arg| follows_coordinator(arg, tls))
+        .filter_map(|variable| Some((variable.clone(), std::env::var(&variable).ok()?)))
+        .collect()
+}
+
+/// On a joined host: `command` with the options that follow the
+/// coordinator taking the coordinator's environment instead of this
+/// host's (its value as the default, so the command line still wins, as
+/// on the coordinator). Unchanged elsewhere.
+pub(crate) fn follow_coordinator_environment(command: clap::Command) -> clap::Command {
+    let guard = COORDINATOR_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(environment) = guard.as_ref() else {
+        return command;
+    };
+    let mut workers = Vec::new();
+    let command = command.mut_args(|arg| {
+        let Some(variable) = follows_coordinator(&arg, environment.tls) else {
+            return arg;
+        };
+        let value = environment
+            .values
+            .iter()
+            .find(|(name, _)| *name == variable)
+            .map(|(_, value)| value.clone());
+        let secret = crate::redact::is_secret_variable(&variable)
+            || arg.get_long().is_some_and(crate::redact::is_secret);
+        if let Some(value) = value.as_deref().filter(|_| secret) {
+            remember_secret(value);
+        }
+        workers.push((variable, value.clone()));
+        let arg = arg.env(None);
+        match value {
+            None => arg,
+            Some(value) => match arg.get_value_delimiter() {
+                Some(delimiter) => arg.default_values(
+                    value
+                        .split(delimiter)
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                ),
+                None => arg.default_value(value),
+            },
+        }
+    });
+    *WORKER_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = workers;
+    command
+}
+
+/// The environment this host's worker processes get on top of its own
+/// (see [`follow_coordinator_environment`]); nothing elsewhere.
+pub(crate) fn worker_environment() -> Vec<(String, Option<String>)> {
+    WORKER_ENVIRONMENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arg(id: &'static str, variable: &'static str) -> clap::Arg {
+        clap::Arg::new(id).long(id.replace('_', "-")).env(variable)
+    }
+
+    #[test]
+    fn hosts_follow_the_coordinator_but_for_their_own_options_and_secrets_in_clear() {
+        let duration = arg("duration", "PERFSTRESS_DURATION");
+        assert_eq!(
+            follows_coordinator(&duration, false).as_deref(),
+            Some("PERFSTRESS_DURATION")
+        );
+        for own in [
+            arg("processes", "PERFSTRESS_PROCESSES"),
+            arg("host_id", "PERFSTRESS_HOST_ID"),
+            arg("tls_ca", "PERFSTRESS_TLS_CA"),
+        ] {
+            assert_eq!(follows_coordinator(&own, true), None);
+        }
+        let key = arg("account_key", "STORAGE_ACCOUNT_KEY");
+        assert_eq!(follows_coordinator(&key, false), None);
+        assert_eq!(
+            follows_coordinator(&key, true).as_deref(),
+            Some("STORAGE_ACCOUNT_KEY")
+        );
+        assert_eq!(
+            follows_coordinator(&clap::Arg::new("size").long("size"), true),
+            None
+        );
+    }
 }

@@ -214,6 +214,13 @@ impl RemoteStages {
                 // cannot read, not on the command line, which `ps` shows.
                 .env(WORKER_TOKEN_VARIABLE, &token)
                 .stdin(Stdio::null());
+            // A joined host's workers: the coordinator's options set by environment.
+            for (variable, value) in super::host::worker_environment() {
+                match value {
+                    Some(value) => command.env(variable, value),
+                    None => command.env_remove(variable),
+                };
+            }
             end_with_parent(&mut command);
             let spawned = command.spawn();
             match spawned {

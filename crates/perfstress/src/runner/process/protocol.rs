@@ -51,6 +51,10 @@ pub(crate) enum ToWorker {
         share: ProcessShare,
         /// The host's place in the run, from 0.
         host_index: usize,
+        /// The coordinator's options set by environment, as variable and
+        /// value: the host runs with them, not with its own.
+        #[serde(default)]
+        env: Vec<(String, String)>,
     },
     /// To a joining host whose token was right: why it cannot join.
     Refused { reason: String },

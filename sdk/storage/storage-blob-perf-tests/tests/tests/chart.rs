@@ -252,6 +252,13 @@ fn the_job_is_indexed_and_its_pods_coordinate_through_the_service() {
         text(token, "secret.secretName"),
         format!("join-token-{name}")
     );
+    // TLS between hosts: the certificate's secret, there only with `tls`.
+    let tls = volumes
+        .iter()
+        .find(|volume| volume["name"].as_str() == Some("host-tls"))
+        .unwrap();
+    assert_eq!(text(tls, "secret.secretName"), format!("host-tls-{name}"));
+    assert_eq!(get(tls, "secret.optional").as_bool(), Some(true));
     let container = get(pod, "containers.0");
     assert_eq!(text(container, "image"), "<<.Stress.imageTag>>");
     assert_eq!(get(container, "command").as_vec().unwrap().len(), 2);
@@ -266,6 +273,11 @@ fn the_job_is_indexed_and_its_pods_coordinate_through_the_service() {
         "--join \"$COORDINATOR:<<.Stress.port>>\"",
         ". \"$ENV_FILE\"",
         "--otlp-endpoint",
+        "\"<<.Stress.tls | default false>>\" = true",
+        "TLS_COORDINATOR=\"--tls-cert /mnt/host-tls/tls.crt --tls-key /mnt/host-tls/tls.key\"",
+        "TLS_HOST=\"--tls-ca /mnt/host-tls/tls.crt\"",
+        "--token-file \"$TOKEN\" $TLS_COORDINATOR",
+        "--token-file \"$TOKEN\" $TLS_HOST",
     ] {
         assert!(script.contains(expected), "no {expected} in\n{script}");
     }
@@ -283,6 +295,12 @@ fn the_job_is_indexed_and_its_pods_coordinate_through_the_service() {
         .unwrap();
     assert_eq!(text(mount, "mountPath"), "/mnt/join-token");
     assert_eq!(get(mount, "readOnly").as_bool(), Some(true));
+    let mount = mounts
+        .iter()
+        .find(|mount| mount["name"].as_str() == Some("host-tls"))
+        .unwrap();
+    assert_eq!(text(mount, "mountPath"), "/mnt/host-tls");
+    assert_eq!(get(mount, "readOnly").as_bool(), Some(true));
     assert!(get(container, "env").as_vec().unwrap().len() == 1);
     assert_eq!(text(container, "ports.0.containerPort"), "<<.Stress.port>>");
     assert!(!text(container, "resources.limits.cpu").is_empty());
@@ -295,7 +313,7 @@ fn the_job_is_indexed_and_its_pods_coordinate_through_the_service() {
         .collect();
     assert_eq!(
         kinds,
-        ["from-helm", "Service", "Secret"],
+        ["from-helm", "Service", "Secret", "Secret"],
         "{:?}",
         rendered.documents
     );
@@ -326,6 +344,90 @@ fn the_job_is_indexed_and_its_pods_coordinate_through_the_service() {
         text(secret, "stringData.token"),
         "<<randAlphaNum 48 | quote>>"
     );
+    let tls = &rendered.documents[3];
+    assert_eq!(text(tls, "type"), "kubernetes.io/tls");
+    assert_eq!(text(tls, "metadata.name"), format!("host-tls-{job_name}"));
+    assert_eq!(
+        get(tls, "data")["tls.crt"].as_str(),
+        Some("<<$certificate.Cert | b64enc>>")
+    );
+    assert_eq!(
+        get(tls, "data")["tls.key"].as_str(),
+        Some("<<$certificate.Key | b64enc>>")
+    );
+    // The certificate names pod 0 as the hosts reach it (`--join`).
+    let template = read("templates/job.yaml");
+    assert!(
+        template.contains("genSelfSignedCert $coordinator nil (list $coordinator) 365")
+            && template.contains(
+                "$coordinator := printf \"%s-%s-%v-0.%s-%s-%v\" (lower $ctx.Stress.Scenario) $.Release.Name $.Release.Revision (lower $ctx.Stress.Scenario) $.Release.Name $.Release.Revision"
+            ),
+        "{template}"
+    );
+}
+
+/// The runner's `--help` (`args` before it): what options it has.
+fn help(args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_storage-blob-perf"))
+        .args(args)
+        .arg("--help")
+        .env_remove("PERFSTRESS_JOIN")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?} --help: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The `--option` spellings in `text` (not `--` alone).
+fn options_in(text: &str) -> BTreeSet<String> {
+    let mut options = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("--") {
+        let spelled: String = rest[start + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if !spelled.is_empty() {
+            options.insert(format!("--{spelled}"));
+        }
+        rest = &rest[start + 2..];
+    }
+    options
+}
+
+/// Every option the chart's command lines spell, the job's script and each
+/// scenario's testArgs, is an option of the real runner (its `--help`):
+/// a renamed option fails here, not in the cluster.
+#[test]
+fn the_charts_command_lines_use_the_runners_real_options() {
+    let rendered = render("templates/job.yaml", &read("templates/job.yaml"));
+    let script = text(
+        get(&rendered.defines[0].1, "spec.template.spec.containers.0"),
+        "args.0",
+    );
+    let framework = options_in(&help(&[]));
+    let used = options_in(script);
+    for expected in ["--join-timeout", "--host-id", "--tls-ca", "--token-file"] {
+        assert!(used.contains(expected), "{expected}");
+    }
+    for option in &used {
+        assert!(
+            framework.contains(option),
+            "the job's script uses {option}, which `storage-blob-perf --help` does not list"
+        );
+    }
+    let matrix = &parse("scenarios-matrix.yaml", &read("scenarios-matrix.yaml"))[0];
+    for (name, scenario) in get(matrix, "matrix.scenarios").as_hash().unwrap() {
+        let test = text(scenario, "testName");
+        let known = options_in(&help(&[test]));
+        for option in options_in(text(scenario, "testArgs")) {
+            assert!(
+                known.contains(&option),
+                "{}: testArgs uses {option}, which `storage-blob-perf {test} --help` does not list",
+                name.as_str().unwrap()
+            );
+        }
+    }
 }
 
 #[test]

@@ -4,11 +4,19 @@
 
 use super::*;
 
-/// A connection to the worker listener that has not said its `Hello` yet.
+/// A connection to the worker or host listener that has not said its
+/// first message yet; on a coordinator with `--tls-cert`, also the TLS
+/// handshake under way.
 pub(in crate::runner::process) struct Handshake {
     pub(in crate::runner::process) stream: TcpStream,
     received: Vec<u8>,
     pub(in crate::runner::process) deadline: Instant,
+    /// The first byte that came: a TLS record (0x16) or a plain frame.
+    first_byte: Option<u8>,
+    /// The listener speaks TLS.
+    expects_tls: bool,
+    #[cfg(feature = "tls")]
+    pub(in crate::runner::process) tls: Option<rustls::ServerConnection>,
 }
 
 /// Where a [`Handshake`] stands.
@@ -19,6 +27,14 @@ pub(in crate::runner::process) enum Said {
     Message(ToParent),
     /// Nothing a worker says: a stray connection (or one that closed).
     Garbage,
+    /// A whole first message in clear to a listener that wants TLS.
+    PlainToTls(ToParent),
+    /// A TLS handshake to a listener without TLS.
+    TlsToPlain,
+    /// The TLS handshake failed (an alert from the peer, e.g. it does
+    /// not trust the certificate, or a corrupt record).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    TlsFailed(String),
 }
 
 impl Handshake {
@@ -29,16 +45,51 @@ impl Handshake {
             stream,
             received: Vec::new(),
             deadline,
+            first_byte: None,
+            expects_tls: false,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// A connection to a TLS listener: the handshake, then the message.
+    #[cfg(feature = "tls")]
+    pub(in crate::runner::process) fn with_tls(
+        stream: TcpStream,
+        deadline: Instant,
+        config: &std::sync::Arc<rustls::ServerConfig>,
+    ) -> Self {
+        let mut handshake = Self::new(stream, deadline);
+        handshake.expects_tls = true;
+        handshake.tls = rustls::ServerConnection::new(config.clone()).ok();
+        handshake
     }
 
     /// Reads what has arrived (the stream does not block).
     pub(in crate::runner::process) fn advance(&mut self) -> Said {
         let mut buffer = [0u8; 4096];
         loop {
+            #[cfg(feature = "tls")]
+            if let Some(failure) = self.flush_tls() {
+                return failure;
+            }
             match std::io::Read::read(&mut self.stream, &mut buffer) {
                 Ok(0) => return Said::Garbage,
-                Ok(read) => self.received.extend_from_slice(&buffer[..read]),
+                Ok(read) => {
+                    let first = *self.first_byte.get_or_insert(buffer[0]);
+                    let tls_record = first == crate::runner::process::TLS_HANDSHAKE_RECORD;
+                    if !self.expects_tls && tls_record {
+                        return Said::TlsToPlain;
+                    }
+                    if self.expects_tls && tls_record {
+                        #[cfg(feature = "tls")]
+                        if let Some(failure) = self.decrypt(&buffer[..read]) {
+                            return failure;
+                        }
+                    } else {
+                        self.received.extend_from_slice(&buffer[..read]);
+                    }
+                }
                 Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
                 Err(error) if error.kind() == IoErrorKind::Interrupted => continue,
                 Err(_) => return Said::Garbage,
@@ -57,10 +108,76 @@ impl Handshake {
         if self.received.len() < 4 + length {
             return Said::Nothing;
         }
+        let in_clear = self.expects_tls
+            && self.first_byte != Some(crate::runner::process::TLS_HANDSHAKE_RECORD);
         match read_message::<ToParent>(&mut &self.received[..]) {
+            Ok(Some(message)) if in_clear => Said::PlainToTls(message),
             Ok(Some(message)) => Said::Message(message),
             _ => Said::Garbage,
         }
+    }
+
+    /// Sends what the TLS handshake has to say, as far as the socket takes
+    /// it now; the rest stays queued.
+    #[cfg(feature = "tls")]
+    fn flush_tls(&mut self) -> Option<Said> {
+        let connection = self.tls.as_mut()?;
+        while connection.wants_write() {
+            match connection.write_tls(&mut self.stream) {
+                Ok(_) => {}
+                Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == IoErrorKind::Interrupted => {}
+                Err(_) => return Some(Said::Garbage),
+            }
+        }
+        None
+    }
+
+    /// Feeds TLS records to the handshake; the plaintext goes to `received`.
+    #[cfg(feature = "tls")]
+    fn decrypt(&mut self, mut records: &[u8]) -> Option<Said> {
+        let Some(connection) = self.tls.as_mut() else {
+            return Some(Said::Garbage);
+        };
+        while !records.is_empty() {
+            if connection.read_tls(&mut records).is_err() {
+                return Some(Said::Garbage);
+            }
+            match connection.process_new_packets() {
+                Ok(state) => {
+                    let start = self.received.len();
+                    let available = state.plaintext_bytes_to_read();
+                    if start + available > MAX_HELLO_BYTES + 4 {
+                        return Some(Said::Garbage);
+                    }
+                    self.received.resize(start + available, 0);
+                    if std::io::Read::read_exact(
+                        &mut connection.reader(),
+                        &mut self.received[start..],
+                    )
+                    .is_err()
+                    {
+                        return Some(Said::Garbage);
+                    }
+                }
+                Err(error) => {
+                    // The alert, so the host knows why.
+                    let _ = connection.write_tls(&mut self.stream);
+                    return Some(Said::TlsFailed(error.to_string()));
+                }
+            }
+        }
+        self.flush_tls()
+    }
+
+    /// The connection, once its first message is in: the plain stream, or
+    /// a plain loopback stream relaying to and from its TLS session.
+    pub(in crate::runner::process) fn into_stream(self) -> std::io::Result<TcpStream> {
+        #[cfg(feature = "tls")]
+        if let Some(connection) = self.tls {
+            return crate::runner::process::secure::relay(self.stream, connection.into());
+        }
+        Ok(self.stream)
     }
 }
 
@@ -128,7 +245,11 @@ pub(super) fn accept_workers(
                     index += 1;
                     continue;
                 }
-                Said::Nothing | Said::Garbage => {
+                Said::Nothing
+                | Said::Garbage
+                | Said::PlainToTls(_)
+                | Said::TlsToPlain
+                | Said::TlsFailed(_) => {
                     handshakes.remove(index);
                     continue;
                 }

@@ -12,6 +12,7 @@ use super::handshake::{Handshake, Said, is_out_of_descriptors};
 use super::*;
 use crate::metrics::ClockOffset;
 use crate::plan::Plan;
+use crate::runner::process::ServerTls;
 
 /// Round trips per host for its clock offset; the shortest one counts.
 const CLOCK_PROBES: usize = 8;
@@ -23,7 +24,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) fn coordinate(
     plan: &Plan,
     args: &[OsString],
+    env: &[(String, String)],
     token: &str,
+    tls: Option<&ServerTls>,
     control: Arc<RunControl>,
 ) -> Result<RemoteStages, Error> {
     let coordinate = plan
@@ -44,11 +47,19 @@ pub(crate) fn coordinate(
         .map_err(|error| io_error("no local address".to_owned(), error))?;
     let hosts = plan.shares.len();
     Console::new().error(&format!(
-        "Waiting for {hosts} host{} to join at {address} (`--join {address}`), for up to {} s",
+        "Waiting for {hosts} host{} to join at {address} (`--join {address}`{}), for up to {} s",
         if hosts == 1 { "" } else { "s" },
+        if tls.is_some() { " --tls-ca PEM" } else { "" },
         coordinate.join_timeout.as_secs_f64()
     ));
-    let mut joined = accept_hosts(&listener, token, hosts, coordinate.join_timeout, &control)?;
+    let mut joined = accept_hosts(
+        &listener,
+        token,
+        tls,
+        hosts,
+        coordinate.join_timeout,
+        &control,
+    )?;
     drop(listener);
     let join_seconds = started.elapsed().as_secs_f64();
 
@@ -79,6 +90,7 @@ pub(crate) fn coordinate(
             args: args.clone(),
             share: *share,
             host_index,
+            env: env.to_vec(),
         };
         write_message(&mut stream, &join).map_err(|error| {
             io_error(
@@ -118,6 +130,7 @@ pub(crate) fn coordinate(
 fn accept_hosts(
     listener: &TcpListener,
     token: &str,
+    tls: Option<&ServerTls>,
     hosts: usize,
     timeout: Duration,
     control: &RunControl,
@@ -146,10 +159,15 @@ fn accept_hosts(
                     if handshakes.len() == MAX_HANDSHAKES {
                         handshakes.pop_front();
                     }
-                    handshakes.push_back((
-                        Handshake::new(stream, Instant::now() + HANDSHAKE_TIMEOUT),
-                        from,
-                    ));
+                    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+                    let handshake = match tls {
+                        None => Handshake::new(stream, deadline),
+                        #[cfg(feature = "tls")]
+                        Some(config) => Handshake::with_tls(stream, deadline, config),
+                        #[cfg(not(feature = "tls"))]
+                        Some(tls) => match *tls {},
+                    };
+                    handshakes.push_back((handshake, from));
                 }
                 Err(error) if error.kind() == IoErrorKind::WouldBlock => break,
                 Err(error)
@@ -179,6 +197,34 @@ fn accept_hosts(
                     identity,
                     pid,
                 }) => (token, identity, pid),
+                Said::PlainToTls(ToParent::HostHello {
+                    token: token_given,
+                    identity,
+                    pid,
+                }) => {
+                    let Some((handshake, from)) = handshakes.remove(index) else {
+                        break;
+                    };
+                    busy = true;
+                    refuse_plain_host(handshake, from, &token_given, token, &identity, pid);
+                    continue;
+                }
+                Said::TlsToPlain => {
+                    let from = handshakes[index].1;
+                    Console::new().error(&format!(
+                        "warning: a host at {from} started a TLS handshake, but this coordinator has no --tls-cert: start the hosts without --tls-ca, or this coordinator with --tls-cert and --tls-key"
+                    ));
+                    handshakes.remove(index);
+                    continue;
+                }
+                Said::TlsFailed(reason) => {
+                    let from = handshakes[index].1;
+                    Console::new().error(&format!(
+                        "warning: the TLS handshake with a host at {from} failed: {reason} (a host that does not trust this coordinator's --tls-cert says so: check its --tls-ca and --tls-server-name)"
+                    ));
+                    handshakes.remove(index);
+                    continue;
+                }
                 _ => {
                     handshakes.remove(index);
                     continue;
@@ -188,11 +234,13 @@ fn accept_hosts(
             let Some((handshake, from)) = handshakes.remove(index) else {
                 break;
             };
-            let mut stream = handshake.stream;
             if !bool::from(token_given.as_bytes().ct_eq(token.as_bytes())) {
                 // Closed unanswered, like a port with no run behind it.
                 continue;
             }
+            let Ok(mut stream) = handshake.into_stream() else {
+                continue;
+            };
             if stream
                 .set_nonblocking(false)
                 .and_then(|()| stream.set_nodelay(true))
@@ -291,4 +339,29 @@ fn measure_clock(stream: &mut TcpStream) -> std::io::Result<ClockOffset> {
     }
     stream.set_read_timeout(None)?;
     Ok(best.unwrap_or_default())
+}
+
+/// A host that said its hello in clear to a coordinator with TLS: with the
+/// right token it is told why (its token crossed the network in clear, so
+/// both sides say to replace it); with a wrong one the connection is
+/// closed unanswered, as any wrong token is.
+fn refuse_plain_host(
+    handshake: Handshake,
+    from: SocketAddr,
+    token_given: &str,
+    token: &str,
+    identity: &str,
+    pid: u32,
+) {
+    if !bool::from(token_given.as_bytes().ct_eq(token.as_bytes())) {
+        return;
+    }
+    let reason = "this coordinator uses TLS (--tls-cert), and this host joined without it: start it with --tls-ca PEM (the coordinator's certificate or its CA); the join token went over the network in clear, so replace it".to_owned();
+    Console::new().error(&format!(
+        "warning: refused host '{identity}' (pid {pid} at {from}): it joined without TLS (no --tls-ca), and this coordinator has --tls-cert; its join token went over the network in clear: replace it"
+    ));
+    let mut stream = handshake.stream;
+    if stream.set_nonblocking(false).is_ok() {
+        let _ = write_message(&mut stream, &ToWorker::Refused { reason });
+    }
 }
