@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind};
 use crate::metrics::{IntervalRecord, RunSummary};
 
-use super::console::Console;
+use super::end_file::EndOfRunFile;
 use super::json::TestResults;
 use super::reporter::Reporter;
 use super::timeline::TimelineLine;
@@ -148,23 +148,19 @@ fn script_json(json: &str) -> String {
 /// `--report PATH`: keeps the run's timeline as it goes and writes the page
 /// at the end of a run that has results (as `--test-results` does).
 pub(crate) struct HtmlReportFile {
-    path: PathBuf,
+    file: EndOfRunFile,
     timeline: Vec<serde_json::Value>,
     /// The timed run's iteration (`--iterations`), as the timeline has it.
     iteration: Option<usize>,
-    console: Console,
-    written: bool,
 }
 
 impl HtmlReportFile {
     /// The reporter writing `path`.
     pub(crate) fn new(path: PathBuf) -> Self {
         Self {
-            path,
+            file: EndOfRunFile::new(path, "Report"),
             timeline: Vec::new(),
             iteration: None,
-            console: Console::new(),
-            written: false,
         }
     }
 }
@@ -181,35 +177,30 @@ impl Reporter for HtmlReportFile {
     }
 
     fn run_summary(&mut self, summary: &RunSummary<'_>) -> Result<(), Error> {
-        if !summary.outcome.has_results() {
-            return Ok(());
-        }
-        let Some(results) = TestResults::new(summary) else {
-            return Ok(());
-        };
-        let comparisons = results
-            .comparison
-            .iter()
-            .filter_map(|comparison| serde_json::to_value(comparison).ok())
-            .collect();
-        let run = ReportRun {
-            label: results.test_name.clone(),
-            results: serde_json::to_value(&results).expect("the results serialize"),
-            timeline: std::mem::take(&mut self.timeline),
-        };
-        ReportPage::new(vec![run], comparisons)
-            .write(&self.path)
-            .map_err(|error| write_error(&self.path, error))?;
-        self.written = true;
-        self.console
-            .line(&format!("Report written to {}", self.path.display()));
-        Ok(())
+        let timeline = &mut self.timeline;
+        self.file.write(summary, |path| {
+            let Some(results) = TestResults::new(summary) else {
+                return Ok(false);
+            };
+            let comparisons = results
+                .comparison
+                .iter()
+                .filter_map(|comparison| serde_json::to_value(comparison).ok())
+                .collect();
+            let run = ReportRun {
+                label: results.test_name.clone(),
+                results: serde_json::to_value(&results).expect("the results serialize"),
+                timeline: std::mem::take(timeline),
+            };
+            ReportPage::new(vec![run], comparisons)
+                .write(path)
+                .map_err(|error| write_error(path, error))?;
+            Ok(true)
+        })
     }
 
     fn discard(&mut self) {
-        if std::mem::take(&mut self.written) {
-            crate::fs::remove_written(&self.path);
-        }
+        self.file.discard();
     }
 }
 
