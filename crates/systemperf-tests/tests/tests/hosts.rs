@@ -113,18 +113,7 @@ fn sleep_test_over_three_hosts_is_the_whole_parallel() {
         output.dump()
     );
     let json = results.json();
-    let instances = json["instances"].as_array().unwrap();
-    let indexes: Vec<u64> = instances
-        .iter()
-        .map(|instance| instance["parallel_index"].as_u64().unwrap())
-        .collect();
-    assert_eq!(indexes, [0, 1, 2, 3, 4, 5], "{json}");
-    // Each instance: 10 sleeps of 100 ms in 1 s (and one more due exactly
-    // at the deadline that may start before it).
-    for instance in instances {
-        let operations = instance["completed_operations"].as_u64().unwrap();
-        assert!((10..=11).contains(&operations), "{json}");
-    }
+    assert_one_second_of_sleeps(&json, 6);
     let total = json["total_operations"].as_u64().unwrap();
     assert_eq!(output.results("Tests").total, total);
     let hosts = json["hosts"].as_array().unwrap();
@@ -640,10 +629,11 @@ fn merged_timeline(
         }
         // SleepTest at 100 ms: 5 operations per instance in a whole
         // interval of 0.5 s, as the unsharded run saw; each instance's
-        // operation due at a boundary may fall on either side of it.
+        // operation due at a boundary may fall on either side of it, in
+        // each of the two runs independently (so up to 6 each way apart).
         if let Some(one_run) = whole.get(index) {
             let (merged_ops, whole_ops) = (of(line, "operations"), of(one_run, "operations"));
-            assert!(merged_ops.abs_diff(whole_ops) <= 6, "{line} vs {one_run}");
+            assert!(merged_ops.abs_diff(whole_ops) <= 12, "{line} vs {one_run}");
             if !line["final"].as_bool().unwrap() {
                 assert!(merged_ops.abs_diff(30) <= 6, "{line}");
             }
@@ -825,7 +815,18 @@ fn recording_relay(target: String) -> (String, std::sync::Arc<std::sync::Mutex<V
         let Ok((client, _)) = listener.accept() else {
             return;
         };
-        let server = std::net::TcpStream::connect(&target).unwrap();
+        // The coordinator may not listen yet (it is started just before):
+        // retry, as a host joining directly does.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let server = loop {
+            match std::net::TcpStream::connect(&target) {
+                Ok(server) => break server,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => panic!("the coordinator at {target} never listened: {error}"),
+            }
+        };
         let pump = |mut from: std::net::TcpStream,
                     mut to: std::net::TcpStream,
                     seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
@@ -900,16 +901,7 @@ fn hosts_over_tls_run_as_plain_ones_and_nothing_crosses_in_clear() {
         );
     }
     let json = results.json();
-    let instances = json["instances"].as_array().unwrap();
-    let indexes: Vec<u64> = instances
-        .iter()
-        .map(|instance| instance["parallel_index"].as_u64().unwrap())
-        .collect();
-    assert_eq!(indexes, [0, 1, 2, 3], "{json}");
-    for instance in instances {
-        let operations = instance["completed_operations"].as_u64().unwrap();
-        assert!((10..=11).contains(&operations), "{json}");
-    }
+    assert_one_second_of_sleeps(&json, 4);
     let hosts = json["hosts"].as_array().unwrap();
     let host_total: u64 = hosts
         .iter()
@@ -1007,4 +999,21 @@ fn tls_mismatches_and_untrusted_certificates_are_named_on_both_sides() {
         "{}",
         output.dump()
     );
+}
+
+/// The results of `SleepTest -d 1` (100 ms sleeps) over `parallel`
+/// instances, wherever they ran: every parallel index once, in order, and
+/// each instance 10 sleeps in the second (and one more due exactly at the
+/// deadline that may start before it).
+fn assert_one_second_of_sleeps(json: &serde_json::Value, parallel: u64) {
+    let instances = json["instances"].as_array().unwrap();
+    let indexes: Vec<u64> = instances
+        .iter()
+        .map(|instance| instance["parallel_index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, (0..parallel).collect::<Vec<_>>(), "{json}");
+    for instance in instances {
+        let operations = instance["completed_operations"].as_u64().unwrap();
+        assert!((10..=11).contains(&operations), "{json}");
+    }
 }
