@@ -17,6 +17,9 @@ mod hardening;
 #[path = "tests/hosts.rs"]
 mod hosts;
 #[cfg(feature = "http")]
+#[path = "tests/hosts_tls.rs"]
+mod hosts_tls;
+#[cfg(feature = "http")]
 #[path = "tests/http.rs"]
 mod http;
 #[path = "tests/interrupt.rs"]

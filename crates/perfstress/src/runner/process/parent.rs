@@ -7,8 +7,7 @@ use std::io::ErrorKind as IoErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
@@ -28,12 +27,14 @@ use crate::runner::reaper as children;
 
 /// Workers that have not connected by then are reported as failed to start.
 mod child;
+mod events;
 mod handshake;
 pub(crate) mod hosts;
 mod ticks;
 
 use crate::metrics::{HostPart, JoinedHost};
 use child::{describe_exit, end_with_parent, kill_pending, wait_with_timeout};
+use events::{Event, Liveness, spawn_reader};
 use handshake::accept_workers;
 use ticks::{Standing, Ticks};
 
@@ -66,14 +67,6 @@ pub(crate) const WORKER_TOKEN_VARIABLE: &str = "PERFSTRESS_WORKER_TOKEN";
 
 /// Where merged status goes (the coordinator's status line printer).
 type OnStatus<'a> = Option<OnMergedStatus<'a>>;
-
-enum Event {
-    Message(usize, ToParent),
-    /// The connection to a worker ended: it exited or died.
-    Closed(usize),
-    /// This run was cancelled (failure or Ctrl-C): tell the workers.
-    Cancelled,
-}
 
 /// What runs a share: a worker process this one started, or a host that
 /// joined the run (`--join`), which runs its share over processes of its own.
@@ -128,33 +121,6 @@ impl Worker {
 /// stage: tells the coordinator and returns the start it sets (wall clock
 /// of this machine, nanoseconds since the Unix epoch).
 pub(crate) type StartGate = Box<dyn Fn() -> u128 + Send>;
-
-/// When each worker was last heard from, as its reader thread saw it.
-struct Liveness {
-    base: Instant,
-    /// Milliseconds from `base` to the last message of each worker.
-    last_heard: Vec<AtomicU64>,
-}
-
-impl Liveness {
-    fn new(workers: usize) -> Self {
-        Self {
-            base: Instant::now(),
-            last_heard: (0..workers).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    fn heard(&self, index: usize) {
-        let millis = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_heard[index].store(millis, Ordering::Relaxed);
-    }
-
-    /// How long worker `index` has been silent.
-    fn silent_for(&self, index: usize) -> Duration {
-        let last = Duration::from_millis(self.last_heard[index].load(Ordering::Relaxed));
-        self.base.elapsed().saturating_sub(last)
-    }
-}
 
 /// The worker processes of a run.
 pub(crate) struct RemoteStages {
@@ -814,34 +780,6 @@ impl RemoteStages {
 
 /// On a joined host: passes its failures and Ctrl-C on to the coordinator.
 pub(crate) type Upstream = Box<dyn Fn(crate::runner::control::ControlEvent<'_>) + Send + Sync>;
-
-/// Drains a worker's messages on a thread of its own into the event channel.
-fn spawn_reader(
-    index: usize,
-    stream: &TcpStream,
-    events: Sender<Event>,
-    liveness: Arc<Liveness>,
-) -> Result<(), Error> {
-    let mut reader = stream
-        .try_clone()
-        .map_err(|error| Error::with_source(ErrorKind::Io, "cannot read from a worker", error))?;
-    std::thread::Builder::new()
-        .name(format!("perfstress-worker-{index}-reader"))
-        .spawn(move || {
-            while let Ok(Some(message)) = read_message::<ToParent>(&mut reader) {
-                liveness.heard(index);
-                if matches!(message, ToParent::Heartbeat) {
-                    continue;
-                }
-                if events.send(Event::Message(index, message)).is_err() {
-                    return;
-                }
-            }
-            let _ = events.send(Event::Closed(index));
-        })
-        .map(|_| ())
-        .map_err(|error| Error::with_source(ErrorKind::Io, "cannot start a thread", error))
-}
 
 /// A token only this run's workers know, so a stray local connection is
 /// never taken for a worker.
