@@ -13,23 +13,8 @@ use crate::common::*;
 /// localhost) and an unrelated one, as PEM files in `dir`.
 fn certificates(dir: &std::path::Path) -> (String, String, String) {
     fn pem(label: &str, der: &[u8]) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut encoded = String::new();
-        for chunk in der.chunks(3) {
-            let bytes = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    encoded.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    encoded.push('=');
-                }
-            }
-        }
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(der);
         let mut text = format!("-----BEGIN {label}-----\n");
         for line in encoded.as_bytes().chunks(64) {
             text.push_str(std::str::from_utf8(line).unwrap());
